@@ -1,0 +1,178 @@
+"""Bad stack configs are refused before any resource exists, with every problem named by key path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from config.base import ConfigError
+from config.load import parse_stack_config, raw_stack_config
+from tests.conftest import PROJECT, Mutator, render, stack_values
+from tools.mocks import ROOT
+
+
+def _set(path: str, value: Any) -> Mutator:
+    """A mutator that sets a dotted path (list indexes as numbers) in the config."""
+
+    def mutate(values: dict[str, Any]) -> None:
+        parts = path.split(".")
+        node: Any = values
+        for part in parts[:-1]:
+            node = node[int(part)] if part.isdigit() else node.setdefault(part, {})
+        last = parts[-1]
+        if last.isdigit():
+            node[int(last)] = value
+        else:
+            node[last] = value
+
+    return mutate
+
+
+def _delete(path: str) -> Mutator:
+    def mutate(values: dict[str, Any]) -> None:
+        *head, last = path.split(".")
+        node: Any = values
+        for part in head:
+            node = node[int(part)] if part.isdigit() else node[part]
+        del node[last]
+
+    return mutate
+
+
+# (id, mutation, the key path the message must name, a fragment of the explanation)
+BAD_CONFIGS: list[tuple[str, Mutator, str, str]] = [
+    ("wrong type: replicas", _set("karpenter.replicas", "two"), "karpenter.replicas", "integer"),
+    ("out of range: spotRatio", _set("nodePools.1.spotRatio", 1.5), "nodePools[1].spotRatio", "1.5"),
+    (
+        "out of range: weight",
+        _set("nodePools.0.weight", 0),
+        "nodePools[0].weight",
+        "greater than or equal to 1",
+    ),
+    ("unknown key: top level", _set("karpenterr", {"replicas": 2}), "karpenterr", "unknown key"),
+    ("unknown key: nested", _set("cluster.vpc.nat", "single"), "cluster.vpc.nat", "unknown key"),
+    (
+        "unknown enum: architecture",
+        _set("nodePools.0.architecture", "x86_64"),
+        "nodePools[0].architecture",
+        "arm64",
+    ),
+    ("unknown enum: mode", _set("cluster.mode", "import"), "cluster.mode", "create"),
+    ("empty list: nodePools", _set("nodePools", []), "nodePools", ""),
+    ("empty list: families", _set("nodePools.0.families", []), "nodePools[0]", ""),
+    (
+        "too few AZs",
+        _set("cluster.vpc.availabilityZones", ["a"]),
+        "cluster.vpc.availabilityZones",
+        "at least 2",
+    ),
+    (
+        "conflict: existing in create mode",
+        _set("cluster.existing", {"createOidcProvider": True}),
+        "cluster",
+        "adopt",
+    ),
+    ("conflict: pod identity on Fargate", _set("karpenter.identity", "podIdentity"), "karpenter", "Fargate"),
+    ("version below 1.0", _set("karpenter.version", "0.37.0"), "karpenter", "v1 API"),
+    ("bad region", _set("region", "europe-west1"), "region", "region code"),
+    ("missing cluster name", _delete("cluster.name"), "cluster.name", "required"),
+    ("bad VPC CIDR", _set("cluster.vpc.cidr", "10.0.0.0/8"), "cluster.vpc.cidr", "/16 to /20"),
+    (
+        "bad principal ARN",
+        _set("cluster.adminAccess.0.principalArn", "platform-admins"),
+        "cluster.adminAccess[0].principalArn",
+        "pattern",
+    ),
+    ("bad cpu quantity", _set("karpenter.resources.cpu", "lots"), "karpenter.resources.cpu", "pattern"),
+]
+
+
+@pytest.mark.parametrize(("case", "mutate", "key", "hint"), BAD_CONFIGS, ids=[c[0] for c in BAD_CONFIGS])
+def test_bad_config_is_refused_naming_the_key(
+    dev_values: dict[str, Any], case: str, mutate: Mutator, key: str, hint: str
+) -> None:
+    mutate(dev_values)
+    with pytest.raises(ConfigError) as refused:
+        render(dev_values)
+    message = refused.value.message
+    assert message.startswith("invalid stack config")
+    assert any(line.strip().startswith(f"- {key}") for line in message.splitlines()), message
+    assert hint in message, message
+    assert "Traceback" not in message
+
+
+def test_every_problem_is_listed_at_once(dev_values: dict[str, Any]) -> None:
+    dev_values["karpenter"]["replicas"] = 0
+    dev_values["nodePools"][1]["spotRatio"] = 1.5
+    dev_values["cluster"]["colour"] = "blue"
+    with pytest.raises(ConfigError) as refused:
+        parse_stack_config(dev_values)
+    problems = refused.value.problems
+    assert [p.split(":")[0] for p in problems] == [
+        "cluster.colour",
+        "karpenter.replicas",
+        "nodePools[1].spotRatio",
+    ]
+    assert "nodePools[1].spotRatio: " in refused.value.message and "got 1.5" in refused.value.message
+
+
+def test_only_the_project_namespace_is_read() -> None:
+    raw = raw_stack_config(
+        PROJECT, {f"{PROJECT}:region": "eu-west-1", "aws:region": "us-east-1", "other:x": "1"}
+    )
+    assert raw == {"region": "eu-west-1"}
+
+
+def test_structured_values_are_decoded_as_pulumi_stores_them() -> None:
+    raw = raw_stack_config(
+        PROJECT, {f"{PROJECT}:karpenter": '{"replicas": 3}', f"{PROJECT}:region": "eu-west-1"}
+    )
+    assert raw == {"karpenter": {"replicas": 3}, "region": "eu-west-1"}
+
+
+def test_defaults_come_from_the_models(dev_values: dict[str, Any]) -> None:
+    cfg = parse_stack_config(dev_values)
+    assert cfg.karpenter.namespace == "karpenter"
+    assert cfg.karpenter.identity == "irsa"
+    assert cfg.iam.karpenter_manages_instance_profiles is False
+    assert cfg.iam.create_spot_service_linked_role is False
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_committed_stacks_are_valid(stack: str) -> None:
+    parse_stack_config(stack_values(stack))
+
+
+def test_synth_cli_reports_one_clear_message_and_no_traceback(tmp_path: Path) -> None:
+    values = stack_values("dev")
+    values["nodePools"][1]["spotRatio"] = 1.5
+    values["karpenter"]["logLevel"] = "verbose"
+    doc = {"config": {f"{PROJECT}:{k}": v for k, v in values.items()}}
+    (tmp_path / "Pulumi.bad.yaml").write_text(yaml.safe_dump(doc))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tools.synth",
+            "--stack",
+            "bad",
+            "--config-dir",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "karpenter.logLevel: " in result.stderr
+    assert "nodePools[1].spotRatio: " in result.stderr
+    assert not (tmp_path / "o" / "plan.json").exists()

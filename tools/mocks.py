@@ -1,0 +1,478 @@
+"""One Pulumi mocks implementation, shared by `tools.synth` and the tests.
+
+`FakeCloud` answers resource registrations and data-source calls with realistic fake values (ARNs that
+carry the partition, region and account; queue URLs; an OIDC issuer; a kubeconfig). `RecordingMonitor`
+keeps every registration request exactly as the engine would receive it, so the plan shows the real
+dependency edges (explicit `depends_on` and those implied by Outputs). `run_program` runs `__main__.py`
+in-process under both and returns a `Plan`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import hashlib
+import json
+import os
+import runpy
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.settings import SETTINGS
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT_ID = "123456789012"
+UNKNOWN = rpc.UNKNOWN
+
+
+def partition_of(region: str) -> tuple[str, str]:
+    """(partition, DNS suffix) of a region, as AWS's getPartition answers."""
+    if region.startswith("cn-"):
+        return "aws-cn", "amazonaws.com.cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov", "amazonaws.com"
+    return "aws", "amazonaws.com"
+
+
+def _hex(seed: str, n: int = 17) -> str:
+    return hashlib.sha256(seed.encode()).hexdigest()[:n]
+
+
+@dataclass
+class World:
+    """What the fake AWS account looks like. Tests change it to exercise adopt mode and its failures."""
+
+    region: str = "eu-west-1"
+    account_id: str = ACCOUNT_ID
+    existing_clusters: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add_cluster(self, name: str, *, authentication_mode: str = "API_AND_CONFIG_MAP") -> None:
+        """An existing EKS cluster, as `aws eks describe-cluster` would show it."""
+        oidc_id = _hex(name, 32).upper()
+        self.existing_clusters[name] = {
+            "name": name,
+            "arn": f"arn:{partition_of(self.region)[0]}:eks:{self.region}:{self.account_id}:cluster/{name}",
+            "endpoint": f"https://{_hex(name + 'ep', 32).upper()}.gr7.{self.region}.eks.amazonaws.com",
+            "version": "1.33",
+            "certificateAuthorities": [{"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=="}],
+            "identities": [
+                {"oidcs": [{"issuer": f"https://oidc.eks.{self.region}.amazonaws.com/id/{oidc_id}"}]}
+            ],
+            "vpcConfig": {
+                "vpcId": f"vpc-{_hex(name + 'vpc')}",
+                "clusterSecurityGroupId": f"sg-{_hex(name + 'sg')}",
+                "subnetIds": [f"subnet-{_hex(name + str(i))}" for i in range(3)],
+                "securityGroupIds": [],
+                "endpointPrivateAccess": True,
+                "endpointPublicAccess": True,
+                "publicAccessCidrs": ["0.0.0.0/0"],
+            },
+            "accessConfigs": [
+                {"authenticationMode": authentication_mode, "bootstrapClusterCreatorAdminPermissions": False}
+            ],
+            "status": "ACTIVE",
+            "tags": {},
+        }
+
+
+def kubeconfig_for(cluster: str, endpoint: str, region: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": cluster,
+                "cluster": {"server": endpoint, "certificate-authority-data": "LS0tLS1CRUdJTg=="},
+            }
+        ],
+        "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": cluster}}],
+        "current-context": cluster,
+        "users": [
+            {
+                "name": cluster,
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": "aws",
+                        "args": ["eks", "get-token", "--cluster-name", cluster, "--region", region],
+                    }
+                },
+            }
+        ],
+    }
+
+
+class FakeCloud(pulumi_mocks.Mocks):
+    """Answers resource registrations and calls like AWS and Kubernetes would, deterministically."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    # -- helpers -------------------------------------------------------------------------------------
+    @property
+    def _partition(self) -> str:
+        return partition_of(self.world.region)[0]
+
+    def _arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
+        reg = self.world.region if region else ""
+        acct = self.world.account_id if account else ""
+        return f"arn:{self._partition}:{service}:{reg}:{acct}:{resource}"
+
+    # -- resources -----------------------------------------------------------------------------------
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+        inputs = dict(args.inputs)
+        typ, name = args.typ, args.name
+        physical = inputs.get("name") or name
+        state: dict[str, Any] = dict(inputs)
+        rid = f"{name}-{_hex(typ + name, 8)}"
+
+        if typ.startswith("pulumi:providers:"):
+            return rid, state
+        if typ == "aws:iam/role:Role":
+            path = inputs.get("path") or "/"
+            state |= {"arn": self._arn("iam", f"role{path}{physical}", region=False), "name": physical}
+            state["uniqueId"] = "AROA" + _hex(name, 16).upper()
+            rid = physical
+        elif typ == "aws:iam/policy:Policy":
+            path = inputs.get("path") or "/"
+            state |= {"arn": self._arn("iam", f"policy{path}{physical}", region=False), "name": physical}
+            rid = state["arn"]
+        elif typ == "aws:iam/instanceProfile:InstanceProfile":
+            path = inputs.get("path") or "/"
+            arn = self._arn("iam", f"instance-profile{path}{physical}", region=False)
+            state |= {"arn": arn, "name": physical}
+            rid = physical
+        elif typ == "aws:iam/serviceLinkedRole:ServiceLinkedRole":
+            svc = inputs.get("awsServiceName", "")
+            role = "AWSServiceRoleForEC2Spot" if svc.startswith("spot.") else "AWSServiceRoleFor" + svc
+            arn = self._arn("iam", f"role/aws-service-role/{svc}/{role}", region=False)
+            state |= {"arn": arn, "name": role}
+        elif typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            host = str(inputs.get("url", "")).removeprefix("https://")
+            state["arn"] = self._arn("iam", f"oidc-provider/{host}", region=False)
+        elif typ == "aws:sqs/queue:Queue":
+            qname = inputs.get("name") or name
+            state |= {
+                "arn": self._arn("sqs", qname),
+                "url": f"https://sqs.{self.world.region}.amazonaws.com/{self.world.account_id}/{qname}",
+                "name": qname,
+            }
+            rid = state["url"]
+        elif typ == "aws:cloudwatch/eventRule:EventRule":
+            state |= {"arn": self._arn("events", f"rule/{physical}"), "name": physical}
+            rid = physical
+        elif typ == "aws:ec2/vpc:Vpc":
+            rid = f"vpc-{_hex(name)}"
+            state |= {"arn": self._arn("ec2", f"vpc/{rid}"), "defaultSecurityGroupId": f"sg-{_hex(rid)}"}
+        elif typ == "aws:ec2/subnet:Subnet":
+            rid = f"subnet-{_hex(name)}"
+            state["arn"] = self._arn("ec2", f"subnet/{rid}")
+        elif typ == "aws:ec2/internetGateway:InternetGateway":
+            rid = f"igw-{_hex(name)}"
+        elif typ == "aws:ec2/natGateway:NatGateway":
+            rid = f"nat-{_hex(name)}"
+        elif typ == "aws:ec2/eip:Eip":
+            rid = f"eipalloc-{_hex(name)}"
+            state["allocationId"] = rid
+            state["publicIp"] = "203.0.113." + str(int(_hex(name, 2), 16) % 250 + 1)
+        elif typ == "aws:ec2/routeTable:RouteTable":
+            rid = f"rtb-{_hex(name)}"
+        elif typ == "aws:eks/fargateProfile:FargateProfile":
+            cluster = inputs.get("clusterName", "")
+            profile = inputs.get("fargateProfileName", name)
+            state |= {"arn": self._arn("eks", f"fargateprofile/{cluster}/{profile}/{_hex(name, 8)}")}
+            state["status"] = "ACTIVE"
+            rid = f"{cluster}:{profile}"
+        elif typ == "aws:eks/accessEntry:AccessEntry":
+            state["accessEntryArn"] = self._arn(
+                "eks", f"access-entry/{inputs.get('clusterName')}/{_hex(name)}"
+            )
+        elif typ == "aws:eks/addon:Addon":
+            state |= {"arn": self._arn("eks", f"addon/{inputs.get('clusterName')}/{inputs.get('addonName')}")}
+            state.setdefault("addonVersion", "v1.12.4-eksbuild.1")
+        elif typ == "eks:index:Cluster":
+            state |= self._eks_cluster(str(inputs.get("name") or name))
+        elif typ == "kubernetes:helm.sh/v3:Release":
+            state["status"] = {"status": "deployed", "version": 1, "namespace": inputs.get("namespace")}
+        return rid, state
+
+    def _eks_cluster(self, cluster: str) -> dict[str, Any]:
+        region = self.world.region
+        issuer_host = f"oidc.eks.{region}.amazonaws.com/id/{_hex(cluster, 32).upper()}"
+        endpoint = f"https://{_hex(cluster + 'ep', 32).upper()}.gr7.{region}.eks.amazonaws.com"
+        kubeconfig = kubeconfig_for(cluster, endpoint, region)
+        return {
+            "kubeconfig": kubeconfig,
+            "kubeconfigJson": json.dumps(kubeconfig),
+            "oidcIssuer": issuer_host,
+            "oidcProviderUrl": f"https://{issuer_host}",
+            "oidcProviderArn": self._arn("iam", f"oidc-provider/{issuer_host}", region=False),
+            "clusterSecurityGroupId": f"sg-{_hex(cluster + 'sg')}",
+            "core": {"endpoint": endpoint},
+        }
+
+    # -- data sources --------------------------------------------------------------------------------
+    def call(self, args: pulumi_mocks.MockCallArgs) -> dict[Any, Any]:
+        tok, a = args.token, dict(args.args)
+        partition, dns = partition_of(self.world.region)
+        if tok == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": self.world.account_id,
+                "arn": f"arn:{partition}:iam::{self.world.account_id}:user/synth",
+                "userId": "AIDASYNTH",
+                "id": self.world.account_id,
+            }
+        if tok == "aws:index/getPartition:getPartition":
+            return {
+                "partition": partition,
+                "dnsSuffix": dns,
+                "id": partition,
+                "reverseDnsPrefix": "com.amazonaws",
+            }
+        if tok == "aws:index/getRegion:getRegion":
+            return {"name": self.world.region, "region": self.world.region, "id": self.world.region}
+        if tok == "aws:eks/getCluster:getCluster":
+            found = self.world.existing_clusters.get(str(a.get("name")))
+            if found is None:
+                raise Exception(f"ResourceNotFoundException: No cluster found for name: {a.get('name')}.")
+            return dict(found) | {"id": found["name"]}
+        if tok == "aws:ec2/getSubnets:getSubnets":
+            filters = {f["name"]: f["values"] for f in a.get("filters", [])}
+            seed = json.dumps(filters, sort_keys=True)
+            return {"ids": [f"subnet-{_hex(seed + str(i))}" for i in range(3)], "id": self.world.region}
+        raise NotImplementedError(f"FakeCloud has no answer for the call {tok}; add one in tools/mocks.py")
+
+
+@dataclass
+class RecordedResource:
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str | None
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    provider: str | None
+    protect: bool
+    retain_on_delete: bool
+    inputs: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "custom": self.custom,
+            "parent": self.parent,
+            "dependencies": self.dependencies,
+            "propertyDependencies": self.property_dependencies,
+            "provider": self.provider,
+            "protect": self.protect,
+            "retainOnDelete": self.retain_on_delete,
+            "inputs": self.inputs,
+        }
+
+
+def to_json_value(value: Any) -> Any:
+    """Deserialized property values as plain JSON: unknowns become null, secrets are unwrapped."""
+    if value is UNKNOWN or isinstance(value, pulumi.Output):
+        return None
+    if isinstance(value, Mapping):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return to_json_value(value.get("value"))
+        return {str(k): to_json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json_value(v) for v in value]
+    if isinstance(value, pulumi.Resource):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the wire format has only doubles; the program wrote an integer
+    if isinstance(value, pulumi.Asset | pulumi.Archive):
+        return repr(value)
+    return value
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A mock monitor that keeps each registration request, in the order the engine would get them."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[RecordedResource] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        self.recorded.append(
+            RecordedResource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                custom=bool(request.custom),
+                parent=request.parent or None,
+                dependencies=list(request.dependencies),
+                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                provider=request.provider or None,
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                inputs=to_json_value(inputs),
+            )
+        )
+        return response
+
+
+@dataclass
+class Plan:
+    project: str
+    stack: str
+    resources: list[RecordedResource]
+    outputs: dict[str, Any]
+    secret_outputs: list[str]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "stack": self.stack,
+            "resources": [r.as_json() for r in self.resources],
+            "outputs": self.outputs,
+        }
+
+    # Helpers the tests use to ask questions of the plan.
+    def by_type(self, typ: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.type == typ]
+
+    def one(self, typ: str, name_suffix: str = "") -> RecordedResource:
+        found = [r for r in self.by_type(typ) if r.name.endswith(name_suffix)]
+        if len(found) != 1:
+            names = [r.name for r in self.by_type(typ)]
+            raise AssertionError(f"expected one {typ} named *{name_suffix}, found {len(found)}: {names}")
+        return found[0]
+
+    def urn_index(self) -> dict[str, RecordedResource]:
+        return {r.urn: r for r in self.resources}
+
+    def depends_on(self, resource: RecordedResource, target: RecordedResource) -> bool:
+        """True when `resource` waits for `target` (directly or transitively, through dependencies,
+        property dependencies or the parent chain of components whose children depend on it)."""
+        index = self.urn_index()
+        seen: set[str] = set()
+        todo = [resource.urn]
+        while todo:
+            urn = todo.pop()
+            if urn in seen:
+                continue
+            seen.add(urn)
+            if urn == target.urn:
+                return urn != resource.urn
+            r = index.get(urn)
+            if r is None:
+                continue
+            todo.extend(r.dependencies)
+            for urns in r.property_dependencies.values():
+                todo.extend(urns)
+        return False
+
+
+def load_stack_file(stack: str, root: Path = ROOT) -> tuple[str, dict[str, str]]:
+    """The project name, and the stack's config as Pulumi passes it to a program: `project:key` ->
+    string (structured values as JSON), secure values replaced by placeholders."""
+    import yaml
+
+    project_file = root / "Pulumi.yaml" if (root / "Pulumi.yaml").exists() else ROOT / "Pulumi.yaml"
+    project = yaml.safe_load(project_file.read_text())["name"]
+    path = root / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        raise FileNotFoundError(f"no stack file {path.name} in {root}")
+    doc = yaml.safe_load(path.read_text()) or {}
+    return project, flatten_config(doc.get("config") or {}, project)
+
+
+def flatten_config(values: Mapping[str, Any], project: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in values.items():
+        full = key if ":" in key else f"{project}:{key}"
+        out[full] = value if isinstance(value, str) else json.dumps(_placeholders(value))
+    return out
+
+
+def _placeholders(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        if set(value) == {"secure"}:
+            return "[secret placeholder]"
+        return {k: _placeholders(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_placeholders(v) for v in value]
+    return value
+
+
+def run_program(
+    project: str,
+    stack: str,
+    config: Mapping[str, str],
+    world: World | None = None,
+    program: Path = ROOT / "__main__.py",
+) -> Plan:
+    """Run the Pulumi program in-process under the fake cloud and return what it registered.
+
+    Each run gets a fresh context, so several programs can run in one process (as the tests do)."""
+    world = world or World(region=_region_of(config, project))
+    return contextvars.Context().run(_run, project, stack, dict(config), world, program)
+
+
+def _region_of(config: Mapping[str, str], project: str) -> str:
+    return str(config.get(f"{project}:region") or config.get("aws:region") or "eu-west-1")
+
+
+def _run(project: str, stack: str, config: dict[str, str], world: World, program: Path) -> Plan:
+    # A fresh event loop per run: tasks a failed run left behind must not fail the next one.
+    loop = asyncio.new_event_loop()
+    # A failed run's error is raised by run_pulumi_func; its abandoned futures need not be logged again.
+    loop.set_exception_handler(lambda _loop, _context: None)
+    asyncio.set_event_loop(loop)
+    cloud = FakeCloud(world)
+    monitor = RecordingMonitor(cloud)
+    pulumi.runtime.set_all_config(config)
+    pulumi_mocks.set_mocks(cloud, project=project, stack=stack, preview=False, monitor=monitor)
+    SETTINGS.rpc_manager.clear()
+    SETTINGS.outputs.clear()
+    root = str(program.parent)
+    added = root not in sys.path
+    if added:
+        sys.path.insert(0, root)
+    old_cwd = os.getcwd()
+    os.chdir(root)
+    try:
+
+        def program_main() -> None:
+            runpy.run_path(str(program), run_name="__main__")
+
+        _sync_await(run_pulumi_func(program_main))
+        stack_resource = pulumi.runtime.settings.get_root_resource()
+        raw: dict[str, Any] = dict(getattr(stack_resource, "outputs", {}) or {})
+        outputs: dict[str, Any] = {}
+        secrets: list[str] = []
+        for key, value in raw.items():
+            out = pulumi.Output.from_input(value)
+            if _sync_await(out.is_secret()):
+                secrets.append(key)
+                outputs[key] = "[secret]"
+            else:
+                outputs[key] = to_json_value(_sync_await(out.future()))
+    finally:
+        leftovers = asyncio.all_tasks(loop)
+        for task in leftovers:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+        loop.close()
+        asyncio.set_event_loop(None)
+        os.chdir(old_cwd)
+        if added:
+            sys.path.remove(root)
+    return Plan(project, stack, monitor.recorded, outputs, secrets)

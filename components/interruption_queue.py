@@ -1,0 +1,76 @@
+"""Karpenter's interruption queue: SQS fed by EventBridge with the five upstream rules (Spot
+interruption, rebalance, instance state change, AWS Health, capacity-reservation interruption)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components import iam_documents
+from components.naming import EVENT_RULE_NAME_MAX, SQS_QUEUE_NAME_MAX, bounded_name
+
+
+def queue_name(cluster_name: str) -> str:
+    """Upstream names the queue after the cluster; SQS allows 80 characters."""
+    return bounded_name(cluster_name, SQS_QUEUE_NAME_MAX)
+
+
+def rule_name(cluster_name: str, key: str) -> str:
+    """Unique per cluster, so two clusters in one account and region never share a rule."""
+    return bounded_name(f"karpenter-{cluster_name}-{key}", EVENT_RULE_NAME_MAX)
+
+
+@dataclass
+class InterruptionQueueArgs:
+    cluster_name: str
+
+
+class InterruptionQueue(pulumi.ComponentResource):
+    queue: aws.sqs.Queue
+    queue_arn: pulumi.Output[str]
+    queue_name: pulumi.Output[str]
+    queue_policy: aws.sqs.QueuePolicy
+    targets: list[aws.cloudwatch.EventTarget]
+
+    def __init__(
+        self, name: str, args: InterruptionQueueArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("karpenter-eks:interruption:InterruptionQueue", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.queue = aws.sqs.Queue(
+            f"{name}-queue",
+            name=queue_name(args.cluster_name),
+            message_retention_seconds=300,
+            sqs_managed_sse_enabled=True,
+            opts=child,
+        )
+        self.queue_policy = aws.sqs.QueuePolicy(
+            f"{name}-queue-policy",
+            queue_url=self.queue.url,
+            policy=self.queue.arn.apply(lambda arn: json.dumps(iam_documents.queue_policy(arn))),
+            opts=child,
+        )
+        self.targets = []
+        for key, pattern in iam_documents.INTERRUPTION_RULES.items():
+            rule = aws.cloudwatch.EventRule(
+                f"{name}-{key}",
+                name=rule_name(args.cluster_name, key),
+                description=f"Karpenter interruption handling for {args.cluster_name}: {key}",
+                event_pattern=json.dumps(pattern),
+                opts=child,
+            )
+            self.targets.append(
+                aws.cloudwatch.EventTarget(
+                    f"{name}-{key}",
+                    rule=rule.name,
+                    arn=self.queue.arn,
+                    target_id="KarpenterInterruptionQueueTarget",
+                    opts=child,
+                )
+            )
+        self.queue_arn = self.queue.arn
+        self.queue_name = self.queue.name
+        self.register_outputs({"queueName": self.queue.name, "queueArn": self.queue.arn})

@@ -1,0 +1,276 @@
+"""The stack config: one pydantic model per section, `StackConfig` at the root.
+
+These models are the reference documentation of every key (README's config reference is generated from
+them by `python -m tools.config_reference`). Defaults live here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
+
+from config.base import Model
+from config.nodepools import NodeClassConfig, NodePoolList
+
+REGION_PATTERN = r"^(us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov)-[a-z]+-\d$"
+CLUSTER_NAME_PATTERN = r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$"
+K8S_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+IAM_ARN_PATTERN = r"^arn:aws(-[a-z]+)*:iam::(\d{12}|aws):[a-z-]+/[\w+=,.@/-]+$"
+PRINCIPAL_ARN_PATTERN = r"^arn:aws(-[a-z]+)*:(iam|sts)::\d{12}:(role|user|assumed-role)/[\w+=,.@/-]+$"
+
+K8sName = Annotated[str, StringConstraints(pattern=K8S_NAME_PATTERN, max_length=63)]
+PolicyArn = Annotated[
+    str, StringConstraints(pattern=r"^arn:aws(-[a-z]+)*:iam::(\d{12}|aws):policy/[\w+=,.@/-]+$")
+]
+SubnetId = Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")]
+SecurityGroupId = Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]{8,17}$")]
+Quantity = Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$")]
+TagMap = dict[
+    Annotated[str, StringConstraints(min_length=1, max_length=128)],
+    Annotated[str, StringConstraints(max_length=256)],
+]
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    dupes = sorted({str(v) for v in values if values.count(v) > 1})
+    if dupes:
+        raise ValueError(f"must not repeat values; repeated: {', '.join(dupes)}")
+    return values
+
+
+def _vpc_cidr(value: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+    if not 16 <= value.prefixlen <= 20:
+        raise ValueError("must be a /16 to /20 IPv4 network (subnets are carved from it)")
+    if not value.is_private:
+        raise ValueError("must be a private (RFC 1918) range")
+    return value
+
+
+class VpcConfig(Model):
+    """The VPC built in create mode."""
+
+    cidr: Annotated[ipaddress.IPv4Network, AfterValidator(_vpc_cidr)] = Field(
+        default=ipaddress.IPv4Network("10.0.0.0/16"),
+        description="IPv4 range of the VPC, /16 to /20. Private subnets get an eighth of it each, public "
+        "subnets a 64th each.",
+    )
+    availability_zones: Annotated[
+        list[Annotated[str, StringConstraints(pattern=r"^[a-z]$")]],
+        Field(min_length=2, max_length=4),
+        AfterValidator(_unique),
+    ] = Field(
+        default=["a", "b", "c"],
+        description="Availability-zone letters in the stack's region (2 to 4). Karpenter, Fargate and "
+        "the cluster use one private and one public subnet in each.",
+    )
+    nat_gateways: Literal["single", "perAz"] = Field(
+        default="single",
+        description="`single`: one NAT gateway for all private subnets (cheaper, one AZ's outage cuts "
+        "egress). `perAz`: one per availability zone (production).",
+    )
+
+
+class ExistingClusterConfig(Model):
+    """What to use of an existing cluster in adopt mode."""
+
+    private_subnet_ids: Annotated[list[SubnetId], Field(min_length=1), AfterValidator(_unique)] | None = (
+        Field(
+            default=None,
+            description="Private subnets for Fargate and Karpenter's nodes; each gets the "
+            "`karpenter.sh/discovery` tag (added with a tag resource, never by replacing the subnet). "
+            "Unset: the subnets of the cluster's VPC already tagged `karpenter.sh/discovery: <cluster>`.",
+        )
+    )
+    security_group_id: SecurityGroupId | None = Field(
+        default=None,
+        description="Security group to tag for Karpenter's nodes. Unset: the cluster security group EKS "
+        "created.",
+    )
+    create_oidc_provider: bool = Field(
+        default=False,
+        description="Create the IAM OIDC provider for the cluster's issuer (IRSA). Leave false when one "
+        "exists already (eksctl's `associate-iam-oidc-provider` made it, for instance).",
+    )
+
+
+class AdminAccess(Model):
+    """An IAM principal given access to the cluster through an EKS access entry."""
+
+    principal_arn: Annotated[str, StringConstraints(pattern=PRINCIPAL_ARN_PATTERN)] = Field(
+        description="IAM role or user ARN of a person or pipeline."
+    )
+    policy: Literal[
+        "AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy", "AmazonEKSEditPolicy", "AmazonEKSViewPolicy"
+    ] = Field(default="AmazonEKSClusterAdminPolicy", description="EKS access policy to associate.")
+    namespaces: Annotated[list[K8sName], Field(min_length=1)] | None = Field(
+        default=None,
+        description="Limit the policy to these namespaces. Unset: cluster scope.",
+    )
+
+
+def _admin_list(entries: list[AdminAccess]) -> list[AdminAccess]:
+    _unique([e.principal_arn for e in entries])
+    return entries
+
+
+class ClusterConfig(Model):
+    """The EKS cluster Karpenter runs on: created here, or an existing one adopted."""
+
+    mode: Literal["create", "adopt"] = Field(
+        description="`create`: build a VPC and an EKS cluster. `adopt`: install on an existing cluster."
+    )
+    name: Annotated[str, StringConstraints(pattern=CLUSTER_NAME_PATTERN)] = Field(
+        description="EKS cluster name (created, or the existing one). Also names the IAM roles, the "
+        "interruption queue and the discovery tags."
+    )
+    kubernetes_version: Annotated[str, StringConstraints(pattern=r"^1\.(2[89]|3\d)$")] = Field(
+        default="1.34", description="Kubernetes version of a created cluster (create mode only)."
+    )
+    endpoint_public_access: bool = Field(
+        default=True,
+        description="Expose the API server endpoint publicly (create mode). Private access is always on.",
+    )
+    public_access_cidrs: Annotated[list[ipaddress.IPv4Network], Field(min_length=1)] = Field(
+        default=[ipaddress.IPv4Network("0.0.0.0/0")],
+        description="Networks allowed to reach the public endpoint (create mode).",
+    )
+    vpc: VpcConfig | None = Field(
+        default=None, description="The VPC to create (create mode only; defaults apply when unset)."
+    )
+    existing: ExistingClusterConfig | None = Field(
+        default=None, description="How to use the existing cluster (adopt mode only)."
+    )
+    admin_access: Annotated[list[AdminAccess], AfterValidator(_admin_list)] = Field(
+        default=[],
+        description="People and pipelines given access with EKS access entries (authentication mode API).",
+    )
+
+    @model_validator(mode="after")
+    def _mode_sections(self) -> ClusterConfig:
+        if self.mode == "create" and self.existing is not None:
+            raise ValueError("`existing` is for mode adopt; remove it or set mode: adopt")
+        if self.mode == "adopt" and self.vpc is not None:
+            raise ValueError("`vpc` is for mode create; an adopted cluster keeps its VPC")
+        return self
+
+    @property
+    def vpc_or_default(self) -> VpcConfig:
+        return self.vpc or VpcConfig()
+
+    @property
+    def existing_or_default(self) -> ExistingClusterConfig:
+        return self.existing or ExistingClusterConfig()
+
+
+class IamConfig(Model):
+    """IAM details shared by the roles this stack creates."""
+
+    path: Annotated[str, StringConstraints(pattern=r"^/([\x21-\x7e]{1,510}/)?$")] = Field(
+        default="/", description="IAM path of every role, policy and instance profile."
+    )
+    permissions_boundary_arn: PolicyArn | None = Field(
+        default=None, description="Permissions boundary set on every role this stack creates."
+    )
+    extra_node_policy_arns: Annotated[list[PolicyArn], AfterValidator(_unique)] = Field(
+        default=[], description="More managed policies for the node role (e.g. for CloudWatch agents)."
+    )
+    karpenter_manages_instance_profiles: bool = Field(
+        default=False,
+        description="false: the EC2NodeClass names the instance profile this stack creates, and the "
+        "controller policy omits the instance-profile create/tag/add-role/remove-role/delete statements. "
+        "true: upstream role-based mode (`spec.role`), Karpenter creates profiles, full statements.",
+    )
+    create_spot_service_linked_role: bool = Field(
+        default=False,
+        description="Create the EC2 Spot service-linked role (`AWSServiceRoleForEC2Spot`). Leave false "
+        "if the account has ever launched Spot: creating it again fails.",
+    )
+
+
+class ControllerResources(Model):
+    cpu: Quantity = Field(default="1", description="CPU request and limit of each controller pod.")
+    memory: Quantity = Field(default="1Gi", description="Memory request and limit of each controller pod.")
+
+
+class KarpenterConfig(Model):
+    """The Karpenter controller and its Helm releases."""
+
+    version: Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+$")] = Field(
+        default="1.14.1",
+        description="Karpenter release for both charts (`karpenter-crd` and `karpenter`); 1.0.0 or later.",
+    )
+    namespace: K8sName = Field(default="karpenter", description="Namespace of the controller.")
+    service_account: K8sName = Field(
+        default="karpenter", description="Service account of the controller (IRSA trusts exactly this one)."
+    )
+    replicas: int = Field(default=2, ge=1, le=5, description="Controller replicas (leader election).")
+    log_level: Literal["debug", "info", "error"] = Field(default="info", description="Controller log level.")
+    resources: ControllerResources = Field(
+        default=ControllerResources(), description="Controller requests, equal to its limits."
+    )
+    spot_to_spot_consolidation: bool = Field(
+        default=False, description="Feature gate `spotToSpotConsolidation` (alpha)."
+    )
+    identity: Literal["irsa", "podIdentity"] = Field(
+        default="irsa",
+        description="How the controller gets AWS credentials. Only `irsa` works on Fargate: the EKS Pod "
+        "Identity agent is a DaemonSet and never runs on Fargate.",
+    )
+    fargate_namespaces: Annotated[list[K8sName], Field(max_length=3), AfterValidator(_unique)] = Field(
+        default=[],
+        description="More namespaces (up to 3: a Fargate profile takes 5 selectors) whose pods labelled "
+        "`fargate: enabled` run on the Fargate profile.",
+    )
+    core_dns_on_fargate: bool = Field(
+        default=True,
+        description="Run CoreDNS on Fargate (profile selector `k8s-app: kube-dns` in kube-system; in "
+        "create mode the CoreDNS add-on is configured with computeType Fargate).",
+    )
+    helm_values: dict[str, Any] = Field(
+        default={},
+        description="Extra values for the `karpenter` chart, deep-merged last (they win over the values "
+        "this program sets).",
+    )
+
+    @model_validator(mode="after")
+    def _checks(self) -> KarpenterConfig:
+        major = int(self.version.split(".")[0])
+        if major < 1:
+            raise ValueError(
+                f"version {self.version} is below 1.0: this program renders the Karpenter v1 API only "
+                "(NodePool karpenter.sh/v1, EC2NodeClass karpenter.k8s.aws/v1)"
+            )
+        if self.identity == "podIdentity":
+            raise ValueError(
+                "identity podIdentity cannot work here: the controller runs on Fargate, where the EKS Pod "
+                "Identity agent (a DaemonSet) never runs, so the controller would crash-loop without "
+                "credentials. Use identity: irsa"
+            )
+        if self.namespace in self.fargate_namespaces:
+            raise ValueError(f"fargateNamespaces repeats the controller namespace {self.namespace!r}")
+        return self
+
+
+def _region(value: str) -> str:
+    if not re.match(REGION_PATTERN, value):
+        raise ValueError("must be an AWS region code such as eu-west-1 or us-gov-west-1")
+    return value
+
+
+class StackConfig(Model):
+    """The whole stack config, under the project's namespace in `Pulumi.<stack>.yaml`."""
+
+    region: Annotated[str, AfterValidator(_region)] = Field(
+        description="AWS region of everything this stack creates (the explicit AWS provider uses it)."
+    )
+    tags: TagMap = Field(default={}, description="Tags on every AWS resource (provider default tags).")
+    cluster: ClusterConfig = Field(description="The EKS cluster: created or adopted.")
+    iam: IamConfig = Field(default=IamConfig(), description="IAM details of the roles created.")
+    karpenter: KarpenterConfig = Field(default=KarpenterConfig(), description="The controller.")
+    node_class: NodeClassConfig = Field(
+        description="The EC2NodeClass shared by the node pools (a GPU pool gets its own copy)."
+    )
+    node_pools: NodePoolList = Field(description="The capacity Karpenter may buy, one entry per pool.")

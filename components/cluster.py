@@ -1,0 +1,235 @@
+"""The EKS cluster Karpenter runs on: created with pulumi-eks (create mode) or an existing one adopted.
+
+Either way the component exposes the same facts (name, endpoint, OIDC provider, subnets, security
+group, kubeconfig) and tags the subnets and security group for Karpenter discovery."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_eks as eks
+
+from components.aws_context import AwsContext
+from components.network import Network
+
+DISCOVERY_TAG = "karpenter.sh/discovery"
+
+
+def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:
+    """A kubeconfig that authenticates with `aws eks get-token` (needs the AWS CLI), as JSON."""
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}
+            ],
+            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+            "current-context": cluster_name,
+            "users": [
+                {
+                    "name": cluster_name,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "aws",
+                            "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region],
+                        }
+                    },
+                }
+            ],
+        }
+    )
+
+
+def check_authentication_mode(cluster_name: str, mode: str | None) -> None:
+    """Access entries (node role, admins) need authentication mode API or API_AND_CONFIG_MAP."""
+    if mode not in ("API", "API_AND_CONFIG_MAP"):
+        raise pulumi.RunError(
+            f"cluster {cluster_name} uses authentication mode {mode}, which does not allow EKS access "
+            f"entries (Karpenter's nodes join through one). Fix: aws eks update-cluster-config --name "
+            f"{cluster_name} --access-config authenticationMode=API_AND_CONFIG_MAP, then run again."
+        )
+
+
+def field_of(value: Any, name: str) -> Any:
+    """A field of a nested data-source result: the SDK gives typed objects or plain snake_case dicts."""
+    if isinstance(value, dict) and name in value:
+        return value[name]
+    return getattr(value, name)
+
+
+def issuer_host(issuer: str) -> str:
+    return issuer.removeprefix("https://")
+
+
+@dataclass
+class CreateArgs:
+    kubernetes_version: str
+    network: Network
+    endpoint_public_access: bool
+    public_access_cidrs: list[str]
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class AdoptArgs:
+    private_subnet_ids: list[str] | None
+    security_group_id: str | None
+    create_oidc_provider: bool
+
+
+@dataclass
+class ClusterArgs:
+    cluster_name: str
+    aws: AwsContext
+    create: CreateArgs | None = None
+    adopt: AdoptArgs | None = None
+
+
+class Cluster(pulumi.ComponentResource):
+    """Facts every other component needs, each an Output that depends on the cluster existing."""
+
+    name: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    oidc_provider_arn: pulumi.Output[str]
+    oidc_issuer: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    private_subnet_ids: pulumi.Output[list[str]]
+    kubeconfig: pulumi.Output[str]
+    created: bool
+
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("karpenter-eks:cluster:Cluster", name, None, opts)
+        if (args.create is None) == (args.adopt is None):
+            raise ValueError("ClusterArgs takes exactly one of create or adopt")
+        self.created = args.create is not None
+        if args.create is not None:
+            self._create(name, args.cluster_name, args.create)
+        else:
+            assert args.adopt is not None
+            self._adopt(name, args.cluster_name, args.aws, args.adopt)
+
+        aws.ec2.Tag(
+            f"{name}-sg-discovery",
+            resource_id=self.security_group_id,
+            key=DISCOVERY_TAG,
+            value=args.cluster_name,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs(
+            {
+                "name": self.name,
+                "endpoint": self.endpoint,
+                "oidcProviderArn": self.oidc_provider_arn,
+                "securityGroupId": self.security_group_id,
+            }
+        )
+
+    def _create(self, name: str, cluster_name: str, args: CreateArgs) -> None:
+        cluster = eks.Cluster(
+            f"{name}-eks",
+            name=cluster_name,
+            version=args.kubernetes_version,
+            vpc_id=args.network.vpc_id,
+            private_subnet_ids=args.network.private_subnet_ids,
+            public_subnet_ids=args.network.public_subnet_ids,
+            authentication_mode=eks.AuthenticationMode.API,
+            create_oidc_provider=True,
+            skip_default_node_group=True,
+            # Use the security group EKS creates (Fargate pods get it too); tag it for discovery below.
+            skip_default_security_groups=True,
+            endpoint_private_access=True,
+            endpoint_public_access=args.endpoint_public_access,
+            public_access_cidrs=args.public_access_cidrs,
+            # CoreDNS is installed by the Fargate component, after its Fargate profile exists, with
+            # computeType Fargate: here it would wait for nodes that do not exist yet.
+            coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        core = cluster.core
+        self.endpoint = core.apply(lambda c: c.endpoint)
+        self.name = self.endpoint.apply(lambda _: cluster_name)
+        self.oidc_provider_arn = cluster.oidc_provider_arn
+        self.oidc_issuer = cluster.oidc_issuer.apply(issuer_host)
+        self.security_group_id = cluster.cluster_security_group_id
+        self.private_subnet_ids = pulumi.Output.all(*args.network.private_subnet_ids).apply(list)
+        self.kubeconfig = pulumi.Output.secret(cluster.kubeconfig_json)
+        aws.eks.Addon(
+            f"{name}-pod-identity-agent",
+            cluster_name=self.name,
+            addon_name="eks-pod-identity-agent",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _adopt(self, name: str, cluster_name: str, ctx: AwsContext, args: AdoptArgs) -> None:
+        info = aws.eks.get_cluster_output(name=cluster_name, opts=pulumi.InvokeOutputOptions(parent=self))
+
+        def checked_name(values: list[Any]) -> str:
+            name_, access = values
+            check_authentication_mode(cluster_name, field_of(access[0], "authentication_mode") if access else None)
+            return str(name_)
+
+        self.name = pulumi.Output.all(info.name, info.access_configs).apply(checked_name)
+        self.endpoint = info.endpoint
+        issuer = info.identities.apply(lambda ids: field_of(field_of(ids[0], "oidcs")[0], "issuer"))
+        self.oidc_issuer = issuer.apply(issuer_host)
+        if args.create_oidc_provider:
+            provider = aws.iam.OpenIdConnectProvider(
+                f"{name}-oidc",
+                url=issuer,
+                client_id_lists=["sts.amazonaws.com"],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.oidc_provider_arn = provider.arn
+        else:
+            self.oidc_provider_arn = pulumi.Output.all(ctx.partition, ctx.account_id, self.oidc_issuer).apply(
+                lambda v: f"arn:{v[0]}:iam::{v[1]}:oidc-provider/{v[2]}"
+            )
+        self.security_group_id = (
+            pulumi.Output.from_input(args.security_group_id)
+            if args.security_group_id
+            else info.vpc_config.cluster_security_group_id
+        )
+        if args.private_subnet_ids:
+            for subnet_id in args.private_subnet_ids:
+                aws.ec2.Tag(
+                    f"{name}-discovery-{subnet_id}",
+                    resource_id=subnet_id,
+                    key=DISCOVERY_TAG,
+                    value=cluster_name,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            self.private_subnet_ids = pulumi.Output.from_input(list(args.private_subnet_ids))
+        else:
+            found = aws.ec2.get_subnets_output(
+                filters=info.vpc_config.vpc_id.apply(
+                    lambda vpc_id: [
+                        aws.ec2.GetSubnetsFilterArgs(name="vpc-id", values=[vpc_id]),
+                        aws.ec2.GetSubnetsFilterArgs(name=f"tag:{DISCOVERY_TAG}", values=[cluster_name]),
+                    ]
+                ),
+                opts=pulumi.InvokeOutputOptions(parent=self),
+            )
+
+            def nonempty(ids: list[str]) -> list[str]:
+                if not ids:
+                    raise pulumi.RunError(
+                        f"no subnet of cluster {cluster_name}'s VPC is tagged "
+                        f"{DISCOVERY_TAG}={cluster_name}; tag the private subnets or list them in "
+                        "cluster.existing.privateSubnetIds"
+                    )
+                return sorted(ids)
+
+            self.private_subnet_ids = found.ids.apply(nonempty)
+        ca = info.certificate_authorities.apply(lambda cas: field_of(cas[0], "data"))
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(self.name, self.endpoint, ca).apply(
+                lambda v: kubeconfig(v[0], v[1], v[2], ctx.region)
+            )
+        )

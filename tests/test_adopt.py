@@ -1,0 +1,70 @@
+"""Adopt mode: an existing cluster, looked up with a mocked describe-cluster."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pulumi import RunError
+
+from tests.conftest import render, stack_values
+from tools.mocks import Plan, World
+
+
+def adopt_values(**existing: Any) -> dict[str, Any]:
+    values = stack_values("prod")
+    values["cluster"]["existing"] = existing
+    return values
+
+
+def test_prod_adopts_and_tags_with_tag_resources(prod_plan: Plan) -> None:
+    assert prod_plan.by_type("eks:index:Cluster") == []
+    assert prod_plan.by_type("aws:ec2/vpc:Vpc") == []
+    tags = prod_plan.by_type("aws:ec2/tag:Tag")
+    subnet_tags = sorted(t.inputs["resourceId"] for t in tags if t.inputs["resourceId"].startswith("subnet-"))
+    assert subnet_tags == ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002", "subnet-0a1b2c3d4e5f60003"]
+    assert all(t.inputs["key"] == "karpenter.sh/discovery" and t.inputs["value"] == "prod-main" for t in tags)
+    assert any(t.inputs["resourceId"].startswith("sg-") for t in tags)
+    assert prod_plan.by_type("aws:ec2/subnet:Subnet") == []  # never replaced, only tagged
+    # No OIDC provider unless asked; IRSA trusts the existing one.
+    assert prod_plan.by_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider") == []
+    assert prod_plan.outputs["clusterName"] == "prod-main"
+    # The CoreDNS add-on of an existing cluster is not taken over.
+    assert prod_plan.by_type("aws:eks/addon:Addon") == []
+    # us-east-1: every ARN carries the account of the fake world and the stack's region.
+    assert (
+        prod_plan.outputs["controllerRoleArn"]
+        == "arn:aws:iam::123456789012:role/KarpenterController-prod-main"
+    )
+
+
+def test_adopt_creates_the_oidc_provider_only_when_asked() -> None:
+    plan = render(adopt_values(createOidcProvider=True))
+    provider = plan.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
+    assert provider.inputs["url"].startswith("https://oidc.eks.us-east-1.amazonaws.com/id/")
+
+
+def test_adopt_discovers_subnets_by_tag_when_none_listed() -> None:
+    plan = render(adopt_values())
+    profile = plan.one("aws:eks/fargateProfile:FargateProfile")
+    assert len(profile.inputs["subnetIds"]) == 3
+    assert [t for t in plan.by_type("aws:ec2/tag:Tag") if t.inputs["resourceId"].startswith("subnet-")] == []
+
+
+def test_adopt_refuses_a_config_map_only_cluster_with_the_fix() -> None:
+    world = World(region="us-east-1")
+    world.add_cluster("prod-main", authentication_mode="CONFIG_MAP")
+    with pytest.raises(RunError) as refused:
+        render(stack_values("prod"), world=world)
+    message = str(refused.value)
+    assert "CONFIG_MAP" in message
+    assert (
+        "aws eks update-cluster-config --name prod-main --access-config authenticationMode=API_AND_CONFIG_MAP"
+        in message
+    )
+
+
+def test_adopt_of_a_missing_cluster_fails() -> None:
+    with pytest.raises(Exception, match="No cluster found"):
+        render(stack_values("prod"), world=World(region="us-east-1"))

@@ -1,0 +1,105 @@
+"""Fargate for the system pods: the pod execution role, ONE Fargate profile with every selector (EKS
+creates a cluster's profiles one at a time, so one profile is both faster and race-free), and, in
+create mode, the CoreDNS add-on configured for Fargate once that profile exists."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components import iam_documents
+from components.aws_context import AwsContext
+from components.naming import IAM_ROLE_NAME_MAX, bounded_name
+
+FARGATE_LABEL = {"fargate": "enabled"}
+COREDNS_LABEL = {"k8s-app": "kube-dns"}
+
+
+def fargate_selectors(namespace: str, extra_namespaces: list[str], core_dns: bool) -> list[dict[str, object]]:
+    """Pods labelled `fargate: enabled` in the controller's (and extra) namespaces; CoreDNS if asked."""
+    selectors: list[dict[str, object]] = [
+        {"namespace": ns, "labels": dict(FARGATE_LABEL)} for ns in [namespace, *extra_namespaces]
+    ]
+    if core_dns:
+        selectors.append({"namespace": "kube-system", "labels": dict(COREDNS_LABEL)})
+    return selectors
+
+
+COREDNS_FARGATE_CONFIGURATION = {"computeType": "Fargate"}
+
+
+@dataclass
+class FargateArgs:
+    cluster_name: str
+    cluster: pulumi.Input[str]
+    aws: AwsContext
+    private_subnet_ids: pulumi.Input[list[str]]
+    namespace: str
+    extra_namespaces: list[str] = field(default_factory=list)
+    core_dns_on_fargate: bool = True
+    manage_core_dns_addon: bool = True
+    path: str = "/"
+    permissions_boundary_arn: str | None = None
+
+
+class Fargate(pulumi.ComponentResource):
+    profile: aws.eks.FargateProfile
+    pod_execution_role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: FargateArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("karpenter-eks:fargate:Fargate", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-pod-execution",
+            name=bounded_name(f"KarpenterFargate-{args.cluster_name}", IAM_ROLE_NAME_MAX),
+            path=args.path,
+            permissions_boundary=args.permissions_boundary_arn,
+            assume_role_policy=pulumi.Output.all(args.aws.partition, args.aws.account_id).apply(
+                lambda v: json.dumps(
+                    iam_documents.fargate_pod_execution_trust_policy(
+                        partition=v[0],
+                        region=args.aws.region,
+                        account_id=v[1],
+                        cluster_name=args.cluster_name,
+                    )
+                )
+            ),
+            description=f"Fargate pod execution role of EKS cluster {args.cluster_name}",
+            opts=child,
+        )
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-pod-execution",
+            role=role.name,
+            policy_arn=args.aws.partition.apply(
+                lambda p: f"arn:{p}:iam::aws:policy/AmazonEKSFargatePodExecutionRolePolicy"
+            ),
+            opts=child,
+        )
+        self.profile = aws.eks.FargateProfile(
+            f"{name}-profile",
+            cluster_name=args.cluster,
+            fargate_profile_name="karpenter-system",
+            pod_execution_role_arn=role.arn,
+            subnet_ids=args.private_subnet_ids,
+            selectors=[
+                aws.eks.FargateProfileSelectorArgs(namespace=str(s["namespace"]), labels=s["labels"])  # type: ignore[arg-type]
+                for s in fargate_selectors(args.namespace, args.extra_namespaces, args.core_dns_on_fargate)
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment]),
+        )
+        if args.core_dns_on_fargate and args.manage_core_dns_addon:
+            aws.eks.Addon(
+                f"{name}-coredns",
+                cluster_name=args.cluster,
+                addon_name="coredns",
+                configuration_values=json.dumps(COREDNS_FARGATE_CONFIGURATION),
+                # EKS bootstraps a self-managed CoreDNS pinned to EC2; the add-on takes it over.
+                resolve_conflicts_on_create="OVERWRITE",
+                resolve_conflicts_on_update="OVERWRITE",
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.profile]),
+            )
+        self.pod_execution_role_arn = role.arn
+        self.register_outputs({"profileArn": self.profile.arn, "podExecutionRoleArn": role.arn})

@@ -1,0 +1,136 @@
+"""The Fargate profile and the two Helm releases: values, chart keys, and the on-Fargate design."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+
+from components.fargate import fargate_selectors
+from components.karpenter_release import controller_values, deep_merge
+from config.models import KarpenterConfig
+from tests.conftest import shared_file
+from tools.mocks import Plan
+
+
+def key_paths(values: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    if isinstance(values, dict) and values:
+        return [p for k, v in values.items() for p in key_paths(v, (*prefix, k))]
+    return [prefix]
+
+
+def missing_from_chart(values: dict[str, Any], chart: dict[str, Any]) -> list[str]:
+    """Key paths not in the chart's values.yaml. A map the chart leaves empty (`{}`) is free-form."""
+    missing = []
+    for path in key_paths(values):
+        node: Any = chart
+        for i, key in enumerate(path):
+            if isinstance(node, dict) and node == {} and i > 0:
+                break
+            if not isinstance(node, dict) or key not in node:
+                missing.append(".".join(path))
+                break
+            node = node[key]
+    return missing
+
+
+def test_every_value_the_program_sets_exists_in_the_pinned_chart(dev_plan: Plan, prod_plan: Plan) -> None:
+    chart = yaml.safe_load(shared_file("chart-values.yaml").read_text())
+    for plan in (dev_plan, prod_plan):
+        values = plan.one("kubernetes:helm.sh/v3:Release", "karpenter-controller").inputs["values"]
+        assert missing_from_chart(values, chart) == []
+
+
+def test_the_chart_key_check_catches_a_typo() -> None:
+    chart = yaml.safe_load(shared_file("chart-values.yaml").read_text())
+    typo = {"settings": {"interruptionQeue": "q"}, "podLabels": {"anything": "ok"}, "replica": 2}
+    assert missing_from_chart(typo, chart) == ["settings.interruptionQeue", "replica"]
+
+
+def test_controller_values_exactly() -> None:
+    values = controller_values(
+        cluster_name="c1",
+        cluster_endpoint="https://EXAMPLE.gr7.eu-west-1.eks.amazonaws.com",
+        queue_name="c1",
+        role_arn="arn:aws:iam::123456789012:role/KarpenterController-c1",
+        config=KarpenterConfig(),
+    )
+    assert values == {
+        "settings": {
+            "clusterName": "c1",
+            "clusterEndpoint": "https://EXAMPLE.gr7.eu-west-1.eks.amazonaws.com",
+            "interruptionQueue": "c1",
+            "featureGates": {"spotToSpotConsolidation": False},
+        },
+        "serviceAccount": {
+            "create": True,
+            "name": "karpenter",
+            "annotations": {
+                "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/KarpenterController-c1"
+            },
+        },
+        "podLabels": {"fargate": "enabled"},
+        "dnsPolicy": "Default",
+        "replicas": 2,
+        "logLevel": "info",
+        "controller": {
+            "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
+        },
+    }
+
+
+def test_user_overrides_are_merged_last() -> None:
+    cfg = KarpenterConfig.model_validate(
+        {"helmValues": {"settings": {"batchMaxDuration": "5s"}, "replicas": 3, "podLabels": {"team": "x"}}}
+    )
+    values = controller_values(
+        cluster_name="c", cluster_endpoint="e", queue_name="q", role_arn="r", config=cfg
+    )
+    assert values["settings"]["batchMaxDuration"] == "5s" and values["settings"]["clusterName"] == "c"
+    assert values["replicas"] == 3
+    assert values["podLabels"] == {"fargate": "enabled", "team": "x"}
+    assert deep_merge({"a": {"b": 1}}, {"a": [1]}) == {"a": [1]}
+
+
+def test_releases_in_the_plan(dev_plan: Plan) -> None:
+    crd = dev_plan.one("kubernetes:helm.sh/v3:Release", "karpenter-crd")
+    controller = dev_plan.one("kubernetes:helm.sh/v3:Release", "karpenter-controller")
+    assert crd.inputs["chart"] == "oci://public.ecr.aws/karpenter/karpenter-crd"
+    assert controller.inputs["chart"] == "oci://public.ecr.aws/karpenter/karpenter"
+    assert crd.inputs["version"] == controller.inputs["version"] == "1.14.1"
+    assert crd.inputs["namespace"] == controller.inputs["namespace"] == "karpenter"
+    assert controller.inputs["skipCrds"] is True
+    values = controller.inputs["values"]
+    assert values["settings"]["interruptionQueue"] == "karpenter-dev"
+    assert values["settings"]["clusterEndpoint"].startswith("https://")
+    assert values["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"] == (
+        "arn:aws:iam::123456789012:role/KarpenterController-karpenter-dev"
+    )
+    # Both releases talk to the cluster through the explicit provider built from its kubeconfig.
+    provider = dev_plan.one("pulumi:providers:kubernetes")
+    assert crd.provider and crd.provider.startswith(provider.urn)
+    assert controller.provider and controller.provider.startswith(provider.urn)
+    assert provider.inputs["kubeconfig"] is not None
+
+
+def test_fargate_profile(dev_plan: Plan) -> None:
+    profile = dev_plan.one("aws:eks/fargateProfile:FargateProfile")
+    assert profile.inputs["selectors"] == [
+        {"namespace": "karpenter", "labels": {"fargate": "enabled"}},
+        {"namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}},
+    ]
+    private = [s for s in dev_plan.by_type("aws:ec2/subnet:Subnet") if "private" in s.name]
+    assert len(profile.inputs["subnetIds"]) == len(private) == 3
+    role = dev_plan.one("aws:iam/role:Role", "fargate-pod-execution")
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"Service": "eks-fargate-pods.amazonaws.com"}
+    coredns = dev_plan.one("aws:eks/addon:Addon", "coredns")
+    assert json.loads(coredns.inputs["configurationValues"]) == {"computeType": "Fargate"}
+
+
+def test_fargate_selectors() -> None:
+    assert fargate_selectors("karpenter", ["observability"], core_dns=False) == [
+        {"namespace": "karpenter", "labels": {"fargate": "enabled"}},
+        {"namespace": "observability", "labels": {"fargate": "enabled"}},
+    ]

@@ -1,0 +1,125 @@
+"""Deploy and destroy order, read from the recorded plan's dependency edges.
+
+`pulumi up` creates a resource after everything it depends on; `pulumi destroy` deletes it before them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tools.mocks import Plan, RecordedResource
+
+
+def destroy_order(plan: Plan) -> list[str]:
+    """URNs in the order `pulumi destroy` deletes them: dependents before their dependencies."""
+    index = plan.urn_index()
+    order: list[str] = []
+    done: set[str] = set()
+
+    def visit(urn: str) -> None:  # post-order over the reversed graph
+        if urn in done:
+            return
+        done.add(urn)
+        for r in plan.resources:
+            deps = set(r.dependencies) | {u for us in r.property_dependencies.values() for u in us}
+            if urn in deps:
+                visit(r.urn)
+        order.append(urn)
+
+    for r in plan.resources:
+        if r.custom:
+            visit(r.urn)
+    return [u for u in order if index[u].custom]
+
+
+def _kind(plan: Plan, kind: str) -> list[RecordedResource]:
+    return [r for r in plan.resources if r.type.endswith(f":{kind}")]
+
+
+def test_controller_waits_for_fargate_iam_queue_and_crds(dev_plan: Plan) -> None:
+    controller = dev_plan.one("kubernetes:helm.sh/v3:Release", "karpenter-controller")
+    needs = [
+        dev_plan.one("aws:eks/fargateProfile:FargateProfile"),
+        dev_plan.one("aws:sqs/queue:Queue"),
+        dev_plan.one("aws:sqs/queuePolicy:QueuePolicy"),
+        dev_plan.one("kubernetes:helm.sh/v3:Release", "karpenter-crd"),
+        dev_plan.one("aws:iam/role:Role", "controller-role"),
+        *[
+            r
+            for r in dev_plan.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+            if r.name.startswith("controller-")
+        ],
+        *dev_plan.by_type("aws:cloudwatch/eventTarget:EventTarget"),
+    ]
+    assert len(needs) == 5 + 6 + 5  # five singles, six policy attachments, five rule targets
+    for target in needs:
+        assert dev_plan.depends_on(controller, target), f"controller release does not wait for {target.name}"
+
+
+def test_node_classes_and_pools_depend_on_controller_and_identity(dev_plan: Plan) -> None:
+    controller = dev_plan.one("kubernetes:helm.sh/v3:Release", "karpenter-controller")
+    classes = _kind(dev_plan, "EC2NodeClass")
+    pools = _kind(dev_plan, "NodePool")
+    assert len(classes) == 1 and len(pools) == 4
+    identity = [
+        dev_plan.one("aws:iam/role:Role", "nodes-role"),
+        dev_plan.one("aws:iam/instanceProfile:InstanceProfile"),
+        dev_plan.one("aws:eks/accessEntry:AccessEntry", "nodes-access"),
+    ]
+    for node_class in classes:
+        assert dev_plan.depends_on(node_class, controller)
+        for target in identity:
+            assert dev_plan.depends_on(node_class, target), (
+                f"{node_class.name} does not wait for {target.name}"
+            )
+    for pool in pools:
+        assert dev_plan.depends_on(pool, controller)
+        assert dev_plan.depends_on(pool, classes[0])
+
+
+def test_destroy_removes_pools_first_and_identity_last(dev_plan: Plan) -> None:
+    order = destroy_order(dev_plan)
+    pos = {urn: i for i, urn in enumerate(order)}
+    controller = dev_plan.one("kubernetes:helm.sh/v3:Release", "karpenter-controller")
+    profile = dev_plan.one("aws:eks/fargateProfile:FargateProfile")
+    access = dev_plan.one("aws:eks/accessEntry:AccessEntry", "nodes-access")
+    instance_profile = dev_plan.one("aws:iam/instanceProfile:InstanceProfile")
+    for obj in [*_kind(dev_plan, "NodePool"), *_kind(dev_plan, "EC2NodeClass")]:
+        # Deleted while the controller (and its Fargate pods) still run to drain and terminate nodes...
+        assert pos[obj.urn] < pos[controller.urn] < pos[profile.urn]
+        # ...and while the nodes can still authenticate.
+        assert pos[obj.urn] < pos[access.urn] and pos[obj.urn] < pos[instance_profile.urn]
+    for pool in _kind(dev_plan, "NodePool"):
+        for node_class in _kind(dev_plan, "EC2NodeClass"):
+            assert pos[pool.urn] < pos[node_class.urn]
+
+
+@pytest.mark.parametrize(
+    ("typ", "suffix"),
+    [
+        ("aws:iam/role:Role", "nodes-role"),
+        ("aws:iam/instanceProfile:InstanceProfile", ""),
+        ("aws:sqs/queue:Queue", ""),
+        ("aws:sqs/queuePolicy:QueuePolicy", ""),
+        ("aws:cloudwatch/eventRule:EventRule", "spot-interruption"),
+        ("aws:iam/role:Role", "fargate-pod-execution"),
+        ("aws:iam/policy:Policy", "controller-ResourceDiscovery"),
+        ("aws:ec2/natGateway:NatGateway", ""),
+    ],
+)
+def test_what_does_not_need_the_cluster_does_not_wait_for_it(dev_plan: Plan, typ: str, suffix: str) -> None:
+    cluster = dev_plan.one("eks:index:Cluster")
+    resource = dev_plan.one(typ, suffix)
+    assert not dev_plan.depends_on(resource, cluster), f"{resource.name} waits for the cluster needlessly"
+
+
+def test_coredns_addon_waits_for_the_fargate_profile(dev_plan: Plan) -> None:
+    coredns = dev_plan.one("aws:eks/addon:Addon", "coredns")
+    assert dev_plan.depends_on(coredns, dev_plan.one("aws:eks/fargateProfile:FargateProfile"))
+    controller = dev_plan.one("kubernetes:helm.sh/v3:Release", "karpenter-controller")
+    assert not dev_plan.depends_on(controller, coredns), "the controller must not wait for CoreDNS"
+
+
+def test_no_pod_identity_association(dev_plan: Plan, prod_plan: Plan) -> None:
+    for plan in (dev_plan, prod_plan):
+        assert plan.by_type("aws:eks/podIdentityAssociation:PodIdentityAssociation") == []

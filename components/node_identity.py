@@ -62,14 +62,17 @@ class NodeIdentity(pulumi.ComponentResource):
         attachments: list[pulumi.Resource] = []
         for key in iam_documents.NODE_MANAGED_POLICIES:
 
-            def arn(partition: str, key: str = key) -> str:
+            def managed_arn(partition: str, key: str = key) -> str:
                 return next(
                     a for a in iam_documents.node_managed_policy_arns(partition) if policy_key(a) == key
                 )
 
             attachments.append(
                 aws.iam.RolePolicyAttachment(
-                    f"{name}-{key}", role=self.role.name, policy_arn=args.aws.partition.apply(arn), opts=child
+                    f"{name}-{key}",
+                    role=self.role.name,
+                    policy_arn=args.aws.partition.apply(managed_arn),
+                    opts=child,
                 )
             )
         for arn in args.extra_policy_arns:

@@ -220,8 +220,10 @@ class FakeCloud(pulumi_mocks.Mocks):
         }
 
     # -- data sources --------------------------------------------------------------------------------
-    def call(self, args: pulumi_mocks.MockCallArgs) -> dict[Any, Any]:
-        tok, a = args.token, dict(args.args)
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        return self._answer(args.token, dict(args.args)), []
+
+    def _answer(self, tok: str, a: dict[str, Any]) -> dict[str, Any]:
         partition, dns = partition_of(self.world.region)
         if tok == "aws:index/getCallerIdentity:getCallerIdentity":
             return {

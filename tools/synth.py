@@ -53,7 +53,22 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-").lower()
 
 
+TOP_LEVEL_ORDER = ("apiVersion", "kind", "metadata", "spec", "data")
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
 def _dump_yaml(doc: Any) -> str:
+    """Stable YAML: Kubernetes' usual top-level order, every nested map sorted by key."""
+    if isinstance(doc, dict):
+        first = {k: _sorted(doc[k]) for k in TOP_LEVEL_ORDER if k in doc}
+        doc = first | {k: _sorted(doc[k]) for k in sorted(doc) if k not in first}
     return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=110)
 
 

@@ -1,0 +1,161 @@
+"""Karpenter's AWS identities and interruption queue as the dev stack registers them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from components.controller_role import controller_policy_name, controller_role_name
+from components.interruption_queue import queue_name, rule_name
+from components.naming import bounded_name
+from components.node_identity import node_role_name
+from tests.conftest import render
+from tools.mocks import Plan
+
+
+def test_identities_are_wired_by_real_output_dependencies(dev_plan: Plan) -> None:
+    node_role = dev_plan.one("aws:iam/role:Role", "nodes-role")
+    profile = dev_plan.one("aws:iam/instanceProfile:InstanceProfile")
+    access = dev_plan.one("aws:eks/accessEntry:AccessEntry", "nodes-access")
+    queue = dev_plan.one("aws:sqs/queue:Queue")
+    queue_policy = dev_plan.one("aws:sqs/queuePolicy:QueuePolicy")
+    iam_integration = dev_plan.one("aws:iam/policy:Policy", "controller-IAMIntegration")
+    interruption = dev_plan.one("aws:iam/policy:Policy", "controller-Interruption")
+    controller_role = dev_plan.one("aws:iam/role:Role", "controller-role")
+    cluster = dev_plan.one("eks:index:Cluster")
+
+    assert node_role.urn in profile.property_dependencies["role"]
+    assert node_role.urn in access.property_dependencies["principalArn"]
+    assert cluster.urn in access.property_dependencies["clusterName"]
+    assert access.inputs["type"] == "EC2_LINUX"
+    assert node_role.urn in iam_integration.property_dependencies["policy"]  # iam:PassRole on the node role
+    assert queue.urn in interruption.property_dependencies["policy"]
+    assert queue.urn in queue_policy.property_dependencies["policy"]
+    assert cluster.urn in controller_role.property_dependencies["assumeRolePolicy"]  # the OIDC provider
+    for target in dev_plan.by_type("aws:cloudwatch/eventTarget:EventTarget"):
+        assert queue.urn in target.property_dependencies["arn"]
+        rule = dev_plan.one("aws:cloudwatch/eventRule:EventRule", target.name.removeprefix("interruption-"))
+        assert rule.urn in target.property_dependencies["rule"]
+    # No aws-auth ConfigMap anywhere: nodes join through the access entry.
+    assert not [r for r in dev_plan.resources if r.type == "kubernetes:core/v1:ConfigMap"]
+
+
+def test_node_role(dev_plan: Plan) -> None:
+    role = dev_plan.one("aws:iam/role:Role", "nodes-role")
+    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"] == [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": ["sts:AssumeRole"]}
+    ]
+    attached = sorted(
+        a.inputs["policyArn"]
+        for a in dev_plan.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if a.name.startswith("nodes-")
+    )
+    assert attached == [
+        "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+        "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+        "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+        "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+    ]
+    assert dev_plan.by_type("aws:iam/serviceLinkedRole:ServiceLinkedRole") == []  # off by default
+
+
+def test_controller_trust_and_policies(dev_plan: Plan) -> None:
+    role = dev_plan.one("aws:iam/role:Role", "controller-role")
+    statement = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    issuer = statement["Principal"]["Federated"].split("oidc-provider/", 1)[1]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Condition"] == {
+        "StringEquals": {
+            f"{issuer}:sub": "system:serviceaccount:karpenter:karpenter",
+            f"{issuer}:aud": "sts.amazonaws.com",
+        }
+    }
+    names = sorted(p.inputs["name"] for p in dev_plan.by_type("aws:iam/policy:Policy"))
+    assert names == sorted(
+        f"KarpenterController{p}Policy-karpenter-dev"
+        for p in (
+            "NodeLifecycle",
+            "IAMIntegration",
+            "EKSIntegration",
+            "Interruption",
+            "ResourceDiscovery",
+            "ZonalShift",
+        )
+    )
+    iam = json.loads(dev_plan.one("aws:iam/policy:Policy", "controller-IAMIntegration").inputs["policy"])
+    assert [s["Sid"] for s in iam["Statement"]] == ["AllowPassingInstanceRole"]
+
+
+def test_queue_and_rules(dev_plan: Plan) -> None:
+    queue = dev_plan.one("aws:sqs/queue:Queue")
+    assert queue.inputs["messageRetentionSeconds"] == 300
+    assert queue.inputs["sqsManagedSseEnabled"] is True
+    rules = dev_plan.by_type("aws:cloudwatch/eventRule:EventRule")
+    assert sorted(r.inputs["name"] for r in rules) == sorted(
+        f"karpenter-karpenter-dev-{k}"
+        for k in (
+            "health",
+            "spot-interruption",
+            "rebalance",
+            "state-change",
+            "capacity-reservation-interruption",
+        )
+    )
+    detail_types = sorted(json.loads(r.inputs["eventPattern"])["detail-type"][0] for r in rules)
+    assert detail_types == [
+        "AWS Health Event",
+        "EC2 Capacity Reservation Instance Interruption Warning",
+        "EC2 Instance Rebalance Recommendation",
+        "EC2 Instance State-change Notification",
+        "EC2 Spot Instance Interruption Warning",
+    ]
+    assert len(dev_plan.by_type("aws:cloudwatch/eventTarget:EventTarget")) == 5
+
+
+def test_names_respect_aws_limits_deterministically() -> None:
+    long_cluster = "c" * 100
+    assert len(node_role_name(long_cluster)) == 64
+    assert node_role_name(long_cluster) == node_role_name(long_cluster)
+    assert node_role_name(long_cluster) != node_role_name("c" * 99 + "d")
+    assert len(controller_role_name(long_cluster)) <= 64
+    assert len(controller_policy_name("ResourceDiscovery", long_cluster)) <= 128
+    assert len(queue_name(long_cluster)) <= 80
+    assert len(rule_name(long_cluster, "capacity-reservation-interruption")) <= 64
+    assert node_role_name("karpenter-dev") == "KarpenterNodeRole-karpenter-dev"  # short names untouched
+    assert bounded_name("x" * 70, 64).startswith("x" * 55 + "-")
+
+
+def test_long_cluster_names_render(dev_values: dict[str, Any]) -> None:
+    dev_values["cluster"]["name"] = "a" * 100
+    plan = render(dev_values)
+    for role in plan.by_type("aws:iam/role:Role"):
+        assert len(role.inputs["name"]) <= 64
+    for rule in plan.by_type("aws:cloudwatch/eventRule:EventRule"):
+        assert len(rule.inputs["name"]) <= 64
+
+
+def test_switches(dev_values: dict[str, Any]) -> None:
+    dev_values["iam"] = {
+        "karpenterManagesInstanceProfiles": True,
+        "createSpotServiceLinkedRole": True,
+        "path": "/karpenter/",
+        "permissionsBoundaryArn": "arn:aws:iam::123456789012:policy/boundary",
+        "extraNodePolicyArns": ["arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"],
+    }
+    plan = render(dev_values)
+    slr = plan.one("aws:iam/serviceLinkedRole:ServiceLinkedRole")
+    assert slr.inputs["awsServiceName"] == "spot.amazonaws.com"
+    iam = json.loads(plan.one("aws:iam/policy:Policy", "controller-IAMIntegration").inputs["policy"])
+    assert [s["Sid"] for s in iam["Statement"]] == [
+        "AllowPassingInstanceRole",
+        "AllowScopedInstanceProfileCreationActions",
+        "AllowScopedInstanceProfileTagActions",
+        "AllowScopedInstanceProfileActions",
+    ]
+    node_class = plan.one("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")
+    assert node_class.inputs["spec"]["role"] == "KarpenterNodeRole-karpenter-dev"
+    assert "instanceProfile" not in node_class.inputs["spec"]
+    for role in plan.by_type("aws:iam/role:Role"):
+        assert role.inputs["path"] == "/karpenter/"
+        assert role.inputs["permissionsBoundary"] == "arn:aws:iam::123456789012:policy/boundary"
+    assert plan.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "CloudWatchAgentServerPolicy")

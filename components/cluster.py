@@ -172,7 +172,9 @@ class Cluster(pulumi.ComponentResource):
 
         def checked_name(values: list[Any]) -> str:
             name_, access = values
-            check_authentication_mode(cluster_name, field_of(access[0], "authentication_mode") if access else None)
+            check_authentication_mode(
+                cluster_name, field_of(access[0], "authentication_mode") if access else None
+            )
             return str(name_)
 
         self.name = pulumi.Output.all(info.name, info.access_configs).apply(checked_name)

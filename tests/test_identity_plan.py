@@ -159,3 +159,15 @@ def test_switches(dev_values: dict[str, Any]) -> None:
         assert role.inputs["path"] == "/karpenter/"
         assert role.inputs["permissionsBoundary"] == "arn:aws:iam::123456789012:policy/boundary"
     assert plan.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "CloudWatchAgentServerPolicy")
+
+
+def test_china_partition_has_no_aws_commercial_arn(dev_values: dict[str, Any]) -> None:
+    dev_values["region"] = "cn-north-1"
+    dev_values["cluster"]["vpc"]["availabilityZones"] = ["a", "b"]
+    dev_values["cluster"]["adminAccess"] = [{"principalArn": "arn:aws-cn:iam::123456789012:role/admins"}]
+    plan = render(dev_values)
+    text = json.dumps([r.inputs for r in plan.resources])
+    assert "arn:aws:" not in text
+    assert "arn:aws-cn:iam::aws:policy/AmazonEKSWorkerNodePolicy" in text
+    node_trust = json.loads(plan.one("aws:iam/role:Role", "nodes-role").inputs["assumeRolePolicy"])
+    assert node_trust["Statement"][0]["Principal"] == {"Service": "ec2.amazonaws.com.cn"}

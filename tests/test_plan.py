@@ -54,6 +54,14 @@ def test_custom_resources_use_explicit_providers(dev_plan: Plan) -> None:
             assert "::default_" not in r.provider, f"{r.type} {r.name} uses a default provider"
 
 
+def test_data_sources_use_the_explicit_provider(dev_plan: Plan, prod_plan: Plan) -> None:
+    for plan in (dev_plan, prod_plan):
+        assert plan.invokes, "the program reads partition and account from AWS"
+        for token, provider in plan.invokes:
+            assert provider and "pulumi:providers:aws::aws::" in provider, f"{token} uses an ambient provider"
+    assert "aws:eks/getCluster:getCluster" in {t for t, _ in prod_plan.invokes}
+
+
 def test_outputs(dev_plan: Plan) -> None:
     out = dev_plan.outputs
     assert out["clusterName"] == "karpenter-dev"

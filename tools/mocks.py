@@ -115,6 +115,8 @@ class FakeCloud(pulumi_mocks.Mocks):
 
     def __init__(self, world: World) -> None:
         self.world = world
+        self.invokes: list[tuple[str, str | None]] = []
+        """Every data-source call: (token, provider reference)."""
 
     # -- helpers -------------------------------------------------------------------------------------
     @property
@@ -221,6 +223,7 @@ class FakeCloud(pulumi_mocks.Mocks):
 
     # -- data sources --------------------------------------------------------------------------------
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        self.invokes.append((args.token, args.provider or None))
         return self._answer(args.token, dict(args.args)), []
 
     def _answer(self, tok: str, a: dict[str, Any]) -> dict[str, Any]:
@@ -337,6 +340,7 @@ class Plan:
     resources: list[RecordedResource]
     outputs: dict[str, Any]
     secret_outputs: list[str]
+    invokes: list[tuple[str, str | None]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -477,4 +481,4 @@ def _run(project: str, stack: str, config: dict[str, str], world: World, program
         os.chdir(old_cwd)
         if added:
             sys.path.remove(root)
-    return Plan(project, stack, monitor.recorded, outputs, secrets)
+    return Plan(project, stack, monitor.recorded, outputs, secrets, cloud.invokes)

@@ -78,7 +78,7 @@ controller_role = ControllerRole(
     ),
     on_aws,
 )
-AdminAccessEntries("admins", AdminAccessArgs(cluster.name, ctx, cfg.cluster.admin_access), on_aws)
+admins = AdminAccessEntries("admins", AdminAccessArgs(cluster.name, ctx, cfg.cluster.admin_access), on_aws)
 
 # The controller on Fargate.
 fargate = Fargate(
@@ -90,14 +90,22 @@ fargate = Fargate(
         private_subnet_ids=cluster.private_subnet_ids,
         namespace=cfg.karpenter.namespace,
         extra_namespaces=cfg.karpenter.fargate_namespaces,
-        core_dns_on_fargate=cfg.karpenter.core_dns_on_fargate,
+        core_dns_on_fargate=cfg.core_dns_on_fargate,
         manage_core_dns_addon=cluster.created,
         path=cfg.iam.path,
         permissions_boundary_arn=cfg.iam.permissions_boundary_arn,
+        wait_for=cluster.egress,
     ),
     on_aws,
 )
-k8s_provider = k8s.Provider("kubernetes", kubeconfig=cluster.kubeconfig, delete_unreachable=False)
+# Kubernetes objects wait for the people's and pipelines' access entries (a pipeline may reach the
+# cluster through one), so destroy removes those entries only after the objects.
+k8s_provider = k8s.Provider(
+    "kubernetes",
+    kubeconfig=cluster.kubeconfig,
+    delete_unreachable=False,
+    opts=pulumi.ResourceOptions(depends_on=[admins]),
+)
 on_cluster = pulumi.ResourceOptions(providers=[k8s_provider])
 karpenter = KarpenterRelease(
     "karpenter",
@@ -127,6 +135,7 @@ pools = NodePools(
         nodes=nodes,
         role_based=cfg.iam.karpenter_manages_instance_profiles,
         controller=karpenter.controller,
+        discovery_tags=cluster.discovery_tags,
     ),
     on_cluster,
 )

@@ -102,25 +102,32 @@ class Cluster(pulumi.ComponentResource):
     private_subnet_ids: pulumi.Output[list[str]]
     kubeconfig: pulumi.Output[str]
     created: bool
+    egress: list[pulumi.Resource]
+    """Create mode: the NAT gateways and private routes pods need (see Network.egress)."""
+    discovery_tags: list[pulumi.Resource]
+    """The `karpenter.sh/discovery` tags this component adds; the EC2NodeClass waits for them."""
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("karpenter-eks:cluster:Cluster", name, None, opts)
         if (args.create is None) == (args.adopt is None):
             raise ValueError("ClusterArgs takes exactly one of create or adopt")
         self.created = args.create is not None
+        self.egress = list(args.create.network.egress) if args.create else []
+        self.discovery_tags = []
         if args.create is not None:
             self._create(name, args.cluster_name, args.create)
         else:
             assert args.adopt is not None
             self._adopt(name, args.cluster_name, args.aws, args.adopt)
 
-        aws.ec2.Tag(
+        sg_tag = aws.ec2.Tag(
             f"{name}-sg-discovery",
             resource_id=self.security_group_id,
             key=DISCOVERY_TAG,
             value=args.cluster_name,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.discovery_tags.append(sg_tag)
         self.register_outputs(
             {
                 "name": self.name,
@@ -149,6 +156,8 @@ class Cluster(pulumi.ComponentResource):
             # CoreDNS is installed by the Fargate component, after its Fargate profile exists, with
             # computeType Fargate: here it would wait for nodes that do not exist yet.
             coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
+            # vpc-cni and kube-proxy as EKS managed add-ons (not the self-managed bootstrap copies).
+            use_default_vpc_cni=False,
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -200,13 +209,14 @@ class Cluster(pulumi.ComponentResource):
         )
         if args.private_subnet_ids:
             for subnet_id in args.private_subnet_ids:
-                aws.ec2.Tag(
+                subnet_tag = aws.ec2.Tag(
                     f"{name}-discovery-{subnet_id}",
                     resource_id=subnet_id,
                     key=DISCOVERY_TAG,
                     value=cluster_name,
                     opts=pulumi.ResourceOptions(parent=self),
                 )
+                self.discovery_tags.append(subnet_tag)
             self.private_subnet_ids = pulumi.Output.from_input(list(args.private_subnet_ids))
         else:
             found = aws.ec2.get_subnets_output(

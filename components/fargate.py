@@ -5,6 +5,7 @@ create mode, the CoreDNS add-on configured for Fargate once that profile exists.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -43,6 +44,9 @@ class FargateArgs:
     manage_core_dns_addon: bool = True
     path: str = "/"
     permissions_boundary_arn: str | None = None
+    wait_for: Sequence[pulumi.Resource] = ()
+    """What Fargate pods need before they start (the private subnets' NAT and routes): they are then
+    deleted only after the profile, so the controller keeps AWS access while it drains nodes."""
 
 
 class Fargate(pulumi.ComponentResource):
@@ -88,7 +92,7 @@ class Fargate(pulumi.ComponentResource):
                 aws.eks.FargateProfileSelectorArgs(namespace=str(s["namespace"]), labels=s["labels"])  # type: ignore[arg-type]
                 for s in fargate_selectors(args.namespace, args.extra_namespaces, args.core_dns_on_fargate)
             ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment, *args.wait_for]),
         )
         if args.core_dns_on_fargate and args.manage_core_dns_addon:
             aws.eks.Addon(

@@ -18,6 +18,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from config.models import NODE_POLICY_NAMES
+
 POLICY_VERSION = "2012-10-17"
 MANAGED_POLICY_MAX_CHARS = 6144
 """IAM's limit on a customer managed policy document, counted without whitespace."""
@@ -38,12 +40,8 @@ INSTANCE_PROFILE_MANAGEMENT_SIDS: tuple[str, ...] = (
 )
 """IAMIntegration statements only needed when Karpenter creates instance profiles (``spec.role``)."""
 
-NODE_MANAGED_POLICIES: tuple[str, ...] = (
-    "AmazonEKSWorkerNodePolicy",
-    "AmazonEKS_CNI_Policy",
-    "AmazonEC2ContainerRegistryPullOnly",
-    "AmazonSSMManagedInstanceCore",
-)
+NODE_MANAGED_POLICIES: tuple[str, ...] = NODE_POLICY_NAMES
+"""AWS managed policies of the node role (the config refuses them as extras)."""
 
 IRSA_AUDIENCE = "sts.amazonaws.com"
 

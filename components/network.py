@@ -17,15 +17,20 @@ class SubnetPlan:
     public_cidr: str
 
 
-def subnet_plan(vpc_cidr: str, azs: list[str]) -> list[SubnetPlan]:
+def subnet_plan(vpc_cidr: str, region: str, az_letters: list[str]) -> list[SubnetPlan]:
     """Private subnets take an eighth of the VPC each (pods use VPC IPs), public ones a 64th each,
-    carved from the last eighth. Pure and stable: adding an AZ never moves an existing subnet."""
+    carved from the last eighth. Each AZ's slot follows from its letter (a -> 0, b -> 1, ...), never
+    from its position in the list: adding, removing or reordering AZs never moves another subnet."""
     network = ipaddress.IPv4Network(vpc_cidr)
     eighths = list(network.subnets(new_prefix=network.prefixlen + 3))
     publics = list(eighths[-1].subnets(new_prefix=network.prefixlen + 6))
-    if len(azs) > len(eighths) - 1:
-        raise ValueError(f"{vpc_cidr} has room for {len(eighths) - 1} availability zones")
-    return [SubnetPlan(az, str(eighths[i]), str(publics[i])) for i, az in enumerate(azs)]
+    plan = []
+    for letter in az_letters:
+        slot = ord(letter) - ord("a")
+        if not 0 <= slot < len(eighths) - 1:
+            raise ValueError(f"availability zone letter {letter!r} is outside a..g")
+        plan.append(SubnetPlan(f"{region}{letter}", str(eighths[slot]), str(publics[slot])))
+    return plan
 
 
 def private_subnet_tags(cluster_name: str) -> dict[str, str]:
@@ -53,12 +58,14 @@ class Network(pulumi.ComponentResource):
     vpc_id: pulumi.Output[str]
     private_subnet_ids: list[pulumi.Output[str]]
     public_subnet_ids: list[pulumi.Output[str]]
+    egress: list[pulumi.Resource]
+    """What pods in the private subnets need to reach AWS APIs and registries: the NAT gateways and
+    the private routes. Whatever runs there depends on these, so `pulumi destroy` keeps them last."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("karpenter-eks:network:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        azs = [f"{args.region}{letter}" for letter in args.az_letters]
-        plan = subnet_plan(args.cidr, azs)
+        plan = subnet_plan(args.cidr, args.region, args.az_letters)
 
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
@@ -79,7 +86,7 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.public_subnet_ids, self.private_subnet_ids = [], []
+        self.public_subnet_ids, self.private_subnet_ids, self.egress = [], [], []
         nat_ids: dict[str, pulumi.Output[str]] = {}
         for p in plan:
             public = aws.ec2.Subnet(
@@ -105,6 +112,7 @@ class Network(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
                 )
                 nat_ids[p.az] = nat.id
+                self.egress.append(nat)
 
         for p in plan:
             private = aws.ec2.Subnet(
@@ -126,9 +134,10 @@ class Network(pulumi.ComponentResource):
                 tags={"Name": f"{args.cluster_name}-private-{p.az}"},
                 opts=child,
             )
-            aws.ec2.RouteTableAssociation(
+            association = aws.ec2.RouteTableAssociation(
                 f"{name}-private-{p.az}", subnet_id=private.id, route_table_id=rt.id, opts=child
             )
+            self.egress += [rt, association]
             self.private_subnet_ids.append(private.id)
 
         self.vpc_id = vpc.id

@@ -96,7 +96,8 @@ class NodeIdentity(pulumi.ComponentResource):
                 f"{name}-spot-slr",
                 aws_service_name="spot.amazonaws.com",
                 description="Lets EC2 launch and manage Spot Instances (Karpenter's Spot NodePools)",
-                opts=child,
+                # Account-wide and shared with everything else that uses Spot: never delete it.
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
             )
         self.attachments = attachments
         self.role_arn = self.role.arn

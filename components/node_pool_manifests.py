@@ -196,7 +196,7 @@ def node_pool_manifests(
 
     - 0 < spotRatio < 1: `<name>-spot` and `<name>-on-demand`. Both require the spread label
       `<spread_prefix>/<name>`, with disjoint values in the ratio: for s:o spread values, Spot gets
-      "1".."s" and On-Demand "s+1".."s+o". Spot has the pool's `weight`, On-Demand `max(weight - 1, 1)`:
+      "1".."s" and On-Demand "s+1".."s+o". Spot has the pool's `weight`, On-Demand `weight - 1`:
       pods that do not spread over the label prefer Spot, and fall back to On-Demand when Spot is short.
     - spotRatio 1: `<name>-spot` only. spotRatio 0: `<name>-on-demand` only. No spread label.
 
@@ -208,16 +208,23 @@ def node_pool_manifests(
     common = {"node_class_name": node_class_name, "spread_prefix": spread_prefix}
     if not pool.mixed:
         capacity_type = "spot" if spot else "on-demand"
-        return [_node_pool(pool, capacity_type=capacity_type, weight=pool.weight, spread=None, **common)]
+        weight = pool.node_pool_weights[capacity_type]
+        return [_node_pool(pool, capacity_type=capacity_type, weight=weight, spread=None, **common)]
     key = spread_label_key(spread_prefix, pool.name)
     spot_values = [str(i) for i in range(1, spot + 1)]
     on_demand_values = [str(i) for i in range(spot + 1, spot + on_demand + 1)]
     return [
-        _node_pool(pool, capacity_type="spot", weight=pool.weight, spread=(key, spot_values), **common),
+        _node_pool(
+            pool,
+            capacity_type="spot",
+            weight=pool.node_pool_weights["spot"],
+            spread=(key, spot_values),
+            **common,
+        ),
         _node_pool(
             pool,
             capacity_type="on-demand",
-            weight=max(pool.weight - 1, 1),
+            weight=pool.node_pool_weights["on-demand"],
             spread=(key, on_demand_values),
             **common,
         ),

@@ -45,6 +45,7 @@ class NodePoolsArgs:
     nodes: NodeIdentity
     role_based: bool
     controller: pulumi.Resource
+    discovery_tags: Sequence[pulumi.Resource] = ()
 
 
 class NodePools(pulumi.ComponentResource):
@@ -82,7 +83,17 @@ class NodePools(pulumi.ComponentResource):
                 spec=rendered.apply(lambda m: m["spec"]),
                 opts=pulumi.ResourceOptions(
                     parent=self,
-                    depends_on=[args.controller, nodes.role, nodes.instance_profile, nodes.access_entry],
+                    depends_on=[
+                        args.controller,
+                        nodes.role,
+                        *nodes.attachments,
+                        nodes.instance_profile,
+                        nodes.access_entry,
+                        *args.discovery_tags,
+                    ],
+                    # Deleting a class waits (its termination finalizer) until Karpenter has drained
+                    # and terminated every node launched from it.
+                    custom_timeouts=pulumi.CustomTimeouts(delete="45m"),
                 ),
             )
 
@@ -101,7 +112,9 @@ class NodePools(pulumi.ComponentResource):
                     metadata=manifest["metadata"],
                     spec=manifest["spec"],
                     opts=pulumi.ResourceOptions(
-                        parent=self, depends_on=[args.controller, classes[class_name]]
+                        parent=self,
+                        depends_on=[args.controller, classes[class_name]],
+                        custom_timeouts=pulumi.CustomTimeouts(delete="45m"),
                     ),
                 )
                 self.node_pool_names.append(pool_name)

@@ -41,6 +41,26 @@ def _unique(values: list[Any]) -> list[Any]:
     return values
 
 
+NODE_POLICY_NAMES = (
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEKS_CNI_Policy",
+    "AmazonEC2ContainerRegistryPullOnly",
+    "AmazonSSMManagedInstanceCore",
+)
+
+
+def _extra_policies(arns: list[str]) -> list[str]:
+    """Each attachment is named after its policy: names must be unique and not the standard four."""
+    names = [arn.rsplit("/", 1)[-1] for arn in arns]
+    standard = sorted(set(names) & set(NODE_POLICY_NAMES))
+    if standard:
+        raise ValueError(f"{', '.join(standard)} is attached to the node role already; remove it")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"two policies named {', '.join(repeated)}; policy names must be unique here")
+    return arns
+
+
 def _vpc_cidr(value: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
     if not 16 <= value.prefixlen <= 20:
         raise ValueError("must be a /16 to /20 IPv4 network (subnets are carved from it)")
@@ -58,13 +78,14 @@ class VpcConfig(Model):
         "subnets a 64th each.",
     )
     availability_zones: Annotated[
-        list[Annotated[str, StringConstraints(pattern=r"^[a-z]$")]],
+        list[Annotated[str, StringConstraints(pattern=r"^[a-g]$")]],
         Field(min_length=2, max_length=4),
         AfterValidator(_unique),
     ] = Field(
         default=["a", "b", "c"],
-        description="Availability-zone letters in the stack's region (2 to 4). Karpenter, Fargate and "
-        "the cluster use one private and one public subnet in each.",
+        description="Availability-zone letters in the stack's region (2 to 4, a to g). Karpenter, Fargate "
+        "and the cluster use one private and one public subnet in each; a subnet's range follows from its "
+        "letter, so changing the list never moves the other subnets.",
     )
     nat_gateways: Literal["single", "perAz"] = Field(
         default="single",
@@ -145,7 +166,9 @@ class ClusterConfig(Model):
     )
     admin_access: Annotated[list[AdminAccess], AfterValidator(_admin_list)] = Field(
         default=[],
-        description="People and pipelines given access with EKS access entries (authentication mode API).",
+        description="People and pipelines given access with EKS access entries (authentication mode API). "
+        "Leave out a principal that already has an entry (in create mode, the one running `pulumi up`: "
+        "EKS gives the cluster creator one), or EKS refuses the duplicate.",
     )
 
     @model_validator(mode="after")
@@ -174,8 +197,10 @@ class IamConfig(Model):
     permissions_boundary_arn: PolicyArn | None = Field(
         default=None, description="Permissions boundary set on every role this stack creates."
     )
-    extra_node_policy_arns: Annotated[list[PolicyArn], AfterValidator(_unique)] = Field(
-        default=[], description="More managed policies for the node role (e.g. for CloudWatch agents)."
+    extra_node_policy_arns: Annotated[list[PolicyArn], AfterValidator(_extra_policies)] = Field(
+        default=[],
+        description="More managed policies for the node role (e.g. for CloudWatch agents); the four "
+        "standard node policies are always attached.",
     )
     karpenter_manages_instance_profiles: bool = Field(
         default=False,
@@ -195,6 +220,31 @@ class ControllerResources(Model):
     memory: Quantity = Field(default="1Gi", description="Memory request and limit of each controller pod.")
 
 
+PROGRAM_OWNED_HELM_VALUES = (
+    "settings.clusterName",
+    "settings.clusterEndpoint",
+    "settings.interruptionQueue",
+    "serviceAccount.create",
+    "serviceAccount.name",
+    "serviceAccount.annotations.eks.amazonaws.com/role-arn",
+    "podLabels.fargate",
+    "dnsPolicy",
+)
+"""Helm value paths the program sets from the stack itself (IRSA trusts the service account by name,
+the Fargate profile selects the pod label, ...): a `helmValues` override would silently break them."""
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+def _paths(values: Any, prefix: str = "") -> list[str]:
+    if isinstance(values, dict):
+        out = [f"{prefix}{k}" for k in values]
+        for k, v in values.items():
+            out += _paths(v, f"{prefix}{k}.")
+        return out
+    return []
+
+
 class KarpenterConfig(Model):
     """The Karpenter controller and its Helm releases."""
 
@@ -202,7 +252,11 @@ class KarpenterConfig(Model):
         default="1.14.1",
         description="Karpenter release for both charts (`karpenter-crd` and `karpenter`); 1.0.0 or later.",
     )
-    namespace: K8sName = Field(default="karpenter", description="Namespace of the controller.")
+    namespace: K8sName = Field(
+        default="karpenter",
+        description="Namespace of the controller, created and deleted by this stack (so not a system "
+        "namespace such as kube-system).",
+    )
     service_account: K8sName = Field(
         default="karpenter", description="Service account of the controller (IRSA trusts exactly this one)."
     )
@@ -224,15 +278,18 @@ class KarpenterConfig(Model):
         description="More namespaces (up to 3: a Fargate profile takes 5 selectors) whose pods labelled "
         "`fargate: enabled` run on the Fargate profile.",
     )
-    core_dns_on_fargate: bool = Field(
-        default=True,
+    core_dns_on_fargate: bool | None = Field(
+        default=None,
         description="Run CoreDNS on Fargate (profile selector `k8s-app: kube-dns` in kube-system; in "
-        "create mode the CoreDNS add-on is configured with computeType Fargate).",
+        "create mode the CoreDNS add-on is configured with computeType Fargate). Unset: true in create "
+        "mode; false in adopt mode, where CoreDNS stays where it runs (set true only after configuring "
+        "the existing CoreDNS for Fargate).",
     )
     helm_values: dict[str, Any] = Field(
         default={},
-        description="Extra values for the `karpenter` chart, deep-merged last (they win over the values "
-        "this program sets).",
+        description="Extra values for the `karpenter` chart, deep-merged last. Keys must exist in the "
+        "chart's values.yaml (the tests check every stack against the pinned chart). Values the design "
+        "depends on cannot be overridden: " + ", ".join(f"`{p}`" for p in PROGRAM_OWNED_HELM_VALUES) + ".",
     )
 
     @model_validator(mode="after")
@@ -251,6 +308,18 @@ class KarpenterConfig(Model):
             )
         if self.namespace in self.fargate_namespaces:
             raise ValueError(f"fargateNamespaces repeats the controller namespace {self.namespace!r}")
+        if self.namespace in SYSTEM_NAMESPACES:
+            raise ValueError(
+                f"namespace {self.namespace} is a system namespace; this stack creates and deletes the "
+                "controller's namespace, so use a dedicated one such as karpenter"
+            )
+        owned = sorted(set(_paths(self.helm_values)) & set(PROGRAM_OWNED_HELM_VALUES))
+        if owned:
+            raise ValueError(
+                f"helmValues may not set {', '.join(owned)}: the program sets them from the stack "
+                "(cluster, queue, IRSA service account, Fargate label, DNS policy); change the stack keys "
+                "instead"
+            )
         return self
 
 
@@ -266,7 +335,11 @@ class StackConfig(Model):
     region: Annotated[str, AfterValidator(_region)] = Field(
         description="AWS region of everything this stack creates (the explicit AWS provider uses it)."
     )
-    tags: TagMap = Field(default={}, description="Tags on every AWS resource (provider default tags).")
+    tags: TagMap = Field(
+        default={},
+        description="Tags on every AWS resource this stack creates (provider default tags). Instances and "
+        "volumes Karpenter launches get `nodeClass.tags`.",
+    )
     cluster: ClusterConfig = Field(description="The EKS cluster: created or adopted.")
     iam: IamConfig = Field(default=IamConfig(), description="IAM details of the roles created.")
     karpenter: KarpenterConfig = Field(default=KarpenterConfig(), description="The controller.")
@@ -274,3 +347,9 @@ class StackConfig(Model):
         description="The EC2NodeClass shared by the node pools (a GPU pool gets its own copy)."
     )
     node_pools: NodePoolList = Field(description="The capacity Karpenter may buy, one entry per pool.")
+
+    @property
+    def core_dns_on_fargate(self) -> bool:
+        """`karpenter.coreDnsOnFargate`, or its mode-dependent default."""
+        explicit = self.karpenter.core_dns_on_fargate
+        return self.cluster.mode == "create" if explicit is None else explicit

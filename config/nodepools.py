@@ -673,7 +673,22 @@ class NodePoolConfig(Model):
             raise ValueError(
                 "minGeneration goes with categories; with families, list the generations you want"
             )
+        if self.mixed and self.weight < 2:
+            raise ValueError(
+                f"weight {self.weight} leaves no room below it: a pool with 0 < spotRatio < 1 gives its "
+                "On-Demand NodePool weight-1 so pods that do not spread prefer Spot; use weight 2 or more"
+            )
         return self
+
+    @property
+    def node_pool_weights(self) -> dict[str, int]:
+        """The weight of each NodePool of this pool, keyed by capacity type."""
+        weights = {}
+        if self.spot_ratio > 0:
+            weights["spot"] = self.weight
+        if self.spot_ratio < 1:
+            weights["on-demand"] = self.weight - 1 if self.mixed else self.weight
+        return weights
 
     @property
     def mixed(self) -> bool:
@@ -693,6 +708,16 @@ def validate_pool_list(pools: list[NodePoolConfig]) -> list[NodePoolConfig]:
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ValueError(f"pool names must be unique; repeated: {', '.join(repeated)}")
+    owners: dict[int, str] = {}
+    for pool in pools:
+        for capacity, weight in pool.node_pool_weights.items():
+            other = owners.setdefault(weight, f"{pool.name}-{capacity}")
+            if other != f"{pool.name}-{capacity}":
+                raise ValueError(
+                    f"the NodePools {other} and {pool.name}-{capacity} would both have weight {weight}, so "
+                    "Karpenter's choice between them is arbitrary; give the pools weights at least 2 apart "
+                    "(a mixed pool's On-Demand NodePool has its weight-1)"
+                )
     return pools
 
 

@@ -68,3 +68,14 @@ def test_adopt_refuses_a_config_map_only_cluster_with_the_fix() -> None:
 def test_adopt_of_a_missing_cluster_fails() -> None:
     with pytest.raises(Exception, match="No cluster found"):
         render(stack_values("prod"), world=World(region="us-east-1"))
+
+
+def test_adopt_leaves_coredns_where_it_runs_unless_asked(prod_plan: Plan) -> None:
+    profile = prod_plan.one("aws:eks/fargateProfile:FargateProfile")
+    assert profile.inputs["selectors"] == [{"namespace": "karpenter", "labels": {"fargate": "enabled"}}]
+    values = stack_values("prod")
+    values["karpenter"]["coreDnsOnFargate"] = True
+    plan = render(values)
+    selectors = plan.one("aws:eks/fargateProfile:FargateProfile").inputs["selectors"]
+    assert {"namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}} in selectors
+    assert plan.by_type("aws:eks/addon:Addon") == []  # the existing add-on is never taken over

@@ -89,6 +89,27 @@ BAD_CONFIGS: list[tuple[str, Mutator, str, str]] = [
         "pattern",
     ),
     ("bad cpu quantity", _set("karpenter.resources.cpu", "lots"), "karpenter.resources.cpu", "pattern"),
+    (
+        "helm override of a program-owned value",
+        _set("karpenter.helmValues", {"serviceAccount": {"name": "other"}}),
+        "karpenter",
+        "serviceAccount.name",
+    ),
+    ("system namespace", _set("karpenter.namespace", "kube-system"), "karpenter", "system namespace"),
+    (
+        "extra node policy duplicating a standard one",
+        _set("iam.extraNodePolicyArns", ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]),
+        "iam.extraNodePolicyArns",
+        "already",
+    ),
+    (
+        "AZ letter out of range",
+        _set("cluster.vpc.availabilityZones", ["a", "h"]),
+        "cluster.vpc.availabilityZones[1]",
+        "pattern",
+    ),
+    ("mixed pool with weight 1", _set("nodePools.1.weight", 1), "nodePools[1]", "weight 2 or more"),
+    ("colliding NodePool weights", _set("nodePools.1.weight", 99), "nodePools", "weight 99"),
 ]
 
 

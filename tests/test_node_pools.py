@@ -255,7 +255,9 @@ def test_x86_families_are_amd64(family: str) -> None:
 def test_real_families_are_accepted_in_a_pool_of_their_architecture() -> None:
     arm = [f for f in GRAVITON if not f.startswith(("g", "p"))]
     x86 = [f for f in X86 if not f.startswith(("g", "p"))]
-    POOLS.validate_python([pool(families=arm), pool(name="x86", architecture="amd64", families=x86)])
+    POOLS.validate_python(
+        [pool(families=arm), pool(name="x86", architecture="amd64", families=x86, weight=50)]
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -577,8 +579,9 @@ def test_bad_pool_is_refused_naming_the_key(
 
 def test_second_pool_problems_name_its_index() -> None:
     # A single family is fine for an On-Demand-only pool: minFamilies is about Spot.
-    POOLS.validate_python([pool(), pool(name="x86", architecture="amd64", families=["m7i"], spotRatio=0)])
-    found = problems([pool(), pool(name="x86", architecture="amd64", families=["m7i"], spotRatio=0.5)])
+    x86 = {"name": "x86", "architecture": "amd64", "families": ["m7i"], "weight": 50}
+    POOLS.validate_python([pool(), pool(**x86, spotRatio=0)])
+    found = problems([pool(), pool(**x86, spotRatio=0.5)])
     assert [p.split(":")[0] for p in found] == ["nodePools[1].families"]
 
 
@@ -749,11 +752,24 @@ def test_pure_pools_render_one_node_pool_without_spread(nodepool_crd: Path, rati
     assert_valid(manifest, nodepool_crd)
 
 
-def test_weight_one_keeps_on_demand_at_one() -> None:
-    [p] = POOLS.validate_python([pool(weight=1)])
-    assert [
-        m["spec"]["weight"] for m in node_pool_manifests(p, node_class_name="d", spread_prefix="a.io")
-    ] == [1, 1]
+def test_weight_one_is_refused_for_a_mixed_pool_but_fine_for_a_single_capacity_type() -> None:
+    # Spot and On-Demand at the same weight would make Karpenter's choice arbitrary, not Spot-first.
+    assert problems([pool(weight=1)]) == [
+        "nodePools[0]: weight 1 leaves no room below it: a pool with 0 < spotRatio < 1 gives its On-Demand "
+        "NodePool weight-1 so pods that do not spread prefer Spot; use weight 2 or more, got "
+        + repr(pool(weight=1))[:77]
+        + "..."
+    ]
+    [p] = POOLS.validate_python([pool(weight=1, spotRatio=1)])
+    weights = [m["spec"]["weight"] for m in node_pool_manifests(p, node_class_name="d", spread_prefix="a.io")]
+    assert weights == [1]
+
+
+def test_pools_whose_node_pools_would_tie_on_weight_are_refused() -> None:
+    x86 = {"name": "x86", "architecture": "amd64", "families": ["m7i", "c7i"]}
+    found = problems([pool(weight=100), pool(**x86, weight=99, spotRatio=0.5)])
+    assert len(found) == 1 and found[0].startswith("nodePools: the NodePools graviton-on-demand and x86-spot")
+    POOLS.validate_python([pool(weight=100), pool(**x86, weight=98, spotRatio=0.5)])
 
 
 def test_gpu_pool_renders_its_taint_and_valid_manifests(nodepool_crd: Path, nodeclass_crd: Path) -> None:

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tools.mocks import Plan, RecordedResource
@@ -123,3 +125,56 @@ def test_coredns_addon_waits_for_the_fargate_profile(dev_plan: Plan) -> None:
 def test_no_pod_identity_association(dev_plan: Plan, prod_plan: Plan) -> None:
     for plan in (dev_plan, prod_plan):
         assert plan.by_type("aws:eks/podIdentityAssociation:PodIdentityAssociation") == []
+
+
+def test_fargate_and_everything_after_it_keep_egress_until_the_end(dev_plan: Plan) -> None:
+    """The controller on Fargate reaches STS, EC2 and SQS through the NAT gateway: destroy must keep
+    the NAT gateway and the private routes until the controller has drained its nodes."""
+    profile = dev_plan.one("aws:eks/fargateProfile:FargateProfile")
+    egress = [
+        *dev_plan.by_type("aws:ec2/natGateway:NatGateway"),
+        *[r for r in dev_plan.by_type("aws:ec2/routeTable:RouteTable") if "private" in r.name],
+        *[
+            r
+            for r in dev_plan.by_type("aws:ec2/routeTableAssociation:RouteTableAssociation")
+            if "private" in r.name
+        ],
+    ]
+    assert len(egress) == 1 + 3 + 3
+    order = {urn: i for i, urn in enumerate(destroy_order(dev_plan))}
+    for target in egress:
+        assert dev_plan.depends_on(profile, target), f"the Fargate profile does not wait for {target.name}"
+        for obj in [*_kind(dev_plan, "NodePool"), *_kind(dev_plan, "EC2NodeClass")]:
+            assert order[obj.urn] < order[target.urn]
+
+
+def test_node_classes_wait_for_node_policies_and_discovery_tags(dev_plan: Plan, prod_plan: Plan) -> None:
+    for plan in (dev_plan, prod_plan):
+        node_class = _kind(plan, "EC2NodeClass")[0]
+        attachments = [
+            r
+            for r in plan.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+            if r.name.startswith("nodes-")
+        ]
+        tags = plan.by_type("aws:ec2/tag:Tag")
+        assert len(attachments) == 4 and tags
+        for target in [*attachments, *tags]:
+            assert plan.depends_on(node_class, target), f"{node_class.name} does not wait for {target.name}"
+
+
+def test_kubernetes_objects_wait_for_admin_access_entries(prod_plan: Plan) -> None:
+    controller = prod_plan.one("kubernetes:helm.sh/v3:Release", "karpenter-controller")
+    provider = prod_plan.one("pulumi:providers:kubernetes")
+    associations = prod_plan.by_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    assert len(associations) == 3
+    for association in associations:
+        assert prod_plan.depends_on(provider, association)
+    assert controller.provider and controller.provider.startswith(provider.urn)
+
+
+def test_karpenter_objects_get_time_to_drain_on_delete(dev_plan: Plan) -> None:
+    # The timeout is a resource option, not an input: check it where the program sets it.
+    from components import node_pools
+
+    source = Path(node_pools.__file__).read_text()
+    assert source.count('custom_timeouts=pulumi.CustomTimeouts(delete="45m")') == 2

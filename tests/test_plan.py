@@ -95,6 +95,8 @@ def test_create_mode_builds_vpc_and_cluster(dev_plan: Plan) -> None:
     assert eks.inputs["createOidcProvider"] is True
     assert eks.inputs["skipDefaultNodeGroup"] is True
     assert eks.inputs["version"] == "1.34"
+    assert eks.inputs["useDefaultVpcCni"] is False  # vpc-cni as a managed add-on
+    assert eks.inputs["corednsAddonOptions"]["enabled"] is False  # installed after the Fargate profile
     sg_tag = dev_plan.one("aws:ec2/tag:Tag", "sg-discovery")
     assert sg_tag.inputs["key"] == "karpenter.sh/discovery" and sg_tag.inputs["value"] == "karpenter-dev"
     addons = {a.inputs["addonName"] for a in dev_plan.by_type("aws:eks/addon:Addon")}

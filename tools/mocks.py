@@ -28,6 +28,8 @@ from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.cluster import kubeconfig as cluster_kubeconfig
+
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT_ID = "123456789012"
 UNKNOWN = rpc.UNKNOWN
@@ -81,33 +83,6 @@ class World:
             "status": "ACTIVE",
             "tags": {},
         }
-
-
-def kubeconfig_for(cluster: str, endpoint: str, region: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [
-            {
-                "name": cluster,
-                "cluster": {"server": endpoint, "certificate-authority-data": "LS0tLS1CRUdJTg=="},
-            }
-        ],
-        "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": cluster}}],
-        "current-context": cluster,
-        "users": [
-            {
-                "name": cluster,
-                "user": {
-                    "exec": {
-                        "apiVersion": "client.authentication.k8s.io/v1beta1",
-                        "command": "aws",
-                        "args": ["eks", "get-token", "--cluster-name", cluster, "--region", region],
-                    }
-                },
-            }
-        ],
-    }
 
 
 class FakeCloud(pulumi_mocks.Mocks):
@@ -210,7 +185,7 @@ class FakeCloud(pulumi_mocks.Mocks):
         region = self.world.region
         issuer_host = f"oidc.eks.{region}.amazonaws.com/id/{_hex(cluster, 32).upper()}"
         endpoint = f"https://{_hex(cluster + 'ep', 32).upper()}.gr7.{region}.eks.amazonaws.com"
-        kubeconfig = kubeconfig_for(cluster, endpoint, region)
+        kubeconfig = json.loads(cluster_kubeconfig(cluster, endpoint, "LS0tLS1CRUdJTg==", region))
         return {
             "kubeconfig": kubeconfig,
             "kubeconfigJson": json.dumps(kubeconfig),

@@ -1,0 +1,66 @@
+"""Every Karpenter object the stacks register, exactly as synth writes it, is valid for the pinned CRDs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import shared_file
+from tests.crd_validation import check_against_crd
+from tools.mocks import Plan
+from tools.synth import kubernetes_objects
+
+CRD_OF = {
+    "NodePool": "crds/karpenter.sh_nodepools.yaml",
+    "EC2NodeClass": "crds/karpenter.k8s.aws_ec2nodeclasses.yaml",
+}
+
+
+def karpenter_objects(plan: Plan) -> dict[str, dict]:  # type: ignore[type-arg]
+    return {name: doc for name, doc in kubernetes_objects(plan).items() if doc.get("kind") in CRD_OF}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_rendered_karpenter_object_passes_the_crds(stack: str, request: pytest.FixtureRequest) -> None:
+    plan: Plan = request.getfixturevalue(f"{stack}_plan")
+    objects = karpenter_objects(plan)
+    kinds = sorted(doc["kind"] for doc in objects.values())
+    assert kinds == ["EC2NodeClass", "NodePool", "NodePool", "NodePool", "NodePool"]
+    for name, doc in objects.items():
+        report = check_against_crd(doc, shared_file(CRD_OF[doc["kind"]]))
+        assert report.errors == [], f"{name}: {report.errors}"
+        assert report.rules_evaluated > 0
+
+
+def test_dev_renders_the_documented_ratios(dev_plan: Plan) -> None:
+    pools = {
+        d["metadata"]["name"]: d for d in karpenter_objects(dev_plan).values() if d["kind"] == "NodePool"
+    }
+
+    def spread_values(name: str, key: str) -> list[str]:
+        reqs = pools[name]["spec"]["template"]["spec"]["requirements"]
+        return next(r["values"] for r in reqs if r["key"] == key)
+
+    graviton = "spread.karpenter-eks.dev/graviton"
+    x86 = "spread.karpenter-eks.dev/x86"
+    assert (
+        len(spread_values("graviton-spot", graviton)),
+        len(spread_values("graviton-on-demand", graviton)),
+    ) == (7, 3)
+    assert (len(spread_values("x86-spot", x86)), len(spread_values("x86-on-demand", x86))) == (1, 1)
+    assert not set(spread_values("graviton-spot", graviton)) & set(
+        spread_values("graviton-on-demand", graviton)
+    )
+    weights = {name: doc["spec"]["weight"] for name, doc in pools.items()}
+    assert weights == {"graviton-spot": 100, "graviton-on-demand": 99, "x86-spot": 50, "x86-on-demand": 49}
+
+
+def test_snapshot_manifests_are_what_synth_writes(dev_plan: Plan) -> None:
+    snapshot = Path(__file__).resolve().parent.parent / "snapshots" / "dev" / "manifests"
+    node_class = yaml.safe_load((snapshot / "ec2nodeclass-default.yaml").read_text())
+    assert node_class == karpenter_objects(dev_plan)["ec2nodeclass-default.yaml"]
+    assert node_class["spec"]["amiSelectorTerms"] == [{"alias": "al2023@latest"}]
+    assert node_class["spec"]["metadataOptions"]["httpTokens"] == "required"
+    assert node_class["spec"]["metadataOptions"]["httpPutResponseHopLimit"] == 1

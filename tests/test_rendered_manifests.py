@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -18,7 +19,7 @@ CRD_OF = {
 }
 
 
-def karpenter_objects(plan: Plan) -> dict[str, dict]:  # type: ignore[type-arg]
+def karpenter_objects(plan: Plan) -> dict[str, Any]:
     return {name: doc for name, doc in kubernetes_objects(plan).items() if doc.get("kind") in CRD_OF}
 
 

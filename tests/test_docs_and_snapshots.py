@@ -39,13 +39,16 @@ def test_every_model_key_is_in_the_reference() -> None:
         assert f"`{field.alias or name}`" in reference
 
 
-def test_pulumi_yaml_declares_the_scalar_keys_and_the_virtualenv() -> None:
+def test_pulumi_yaml_declares_every_key_as_the_models_do() -> None:
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
     assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
     declared = project["config"]
-    assert declared["region"]["type"] == "string" and declared["region"]["description"]
-    # Pulumi's project config schema types only strings, integers, booleans and arrays of those; the
-    # structured keys are documented by the generated reference instead.
-    for name, field in StackConfig.model_fields.items():
-        if field.annotation is str or name == "region":
-            assert (field.alias or name) in declared
+    keys = {field.alias or name: field for name, field in StackConfig.model_fields.items()}
+    assert set(declared) == set(keys)
+    for key, field in keys.items():
+        assert declared[key]["description"] == field.description, key
+        # Required in the models <=> no project default, so the Pulumi CLI asks for the key too.
+        assert ("default" not in declared[key]) == field.is_required(), key
+        if "default" in declared[key]:
+            assert declared[key]["default"] == {}  # the real defaults live in the models
+    assert declared["region"]["type"] == "string"

@@ -371,12 +371,18 @@ def load_stack_file(stack: str, root: Path = ROOT) -> tuple[str, dict[str, str]]
     import yaml
 
     project_file = root / "Pulumi.yaml" if (root / "Pulumi.yaml").exists() else ROOT / "Pulumi.yaml"
-    project = yaml.safe_load(project_file.read_text())["name"]
+    project_doc = yaml.safe_load(project_file.read_text())
+    project = project_doc["name"]
     path = root / f"Pulumi.{stack}.yaml"
     if not path.exists():
         raise FileNotFoundError(f"no stack file {path.name} in {root}")
     doc = yaml.safe_load(path.read_text()) or {}
-    return project, flatten_config(doc.get("config") or {}, project)
+    config = flatten_config(doc.get("config") or {}, project)
+    # As the Pulumi CLI does: a project-level default applies where the stack sets no value.
+    defaults = {k: d["default"] for k, d in (project_doc.get("config") or {}).items() if "default" in d}
+    for key, value in flatten_config(defaults, project).items():
+        config.setdefault(key, value)
+    return project, config
 
 
 def flatten_config(values: Mapping[str, Any], project: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import shared_file
+from tests.conftest import render, shared_file
 from tests.crd_validation import check_against_crd
 from tools.mocks import Plan
 from tools.synth import kubernetes_objects
@@ -65,3 +65,29 @@ def test_snapshot_manifests_are_what_synth_writes(dev_plan: Plan) -> None:
     assert node_class["spec"]["amiSelectorTerms"] == [{"alias": "al2023@latest"}]
     assert node_class["spec"]["metadataOptions"]["httpTokens"] == "required"
     assert node_class["spec"]["metadataOptions"]["httpPutResponseHopLimit"] == 1
+
+
+def test_a_gpu_pool_gets_its_own_node_class(dev_values: dict[str, Any]) -> None:
+    dev_values["nodePools"].append(
+        {
+            "name": "gpu",
+            "architecture": "amd64",
+            "gpu": "nvidia",
+            "families": ["g6", "g6e"],
+            "weight": 10,
+            "spotRatio": 0,
+            "limits": {"cpu": 64, "memory": "512Gi"},
+        }
+    )
+    plan = render(dev_values)
+    objects = karpenter_objects(plan)
+    gpu_class = objects["ec2nodeclass-gpu.yaml"]
+    assert gpu_class["spec"]["blockDeviceMappings"][0]["ebs"]["volumeSize"] == "200Gi"
+    assert (
+        objects["ec2nodeclass-default.yaml"]["spec"]["blockDeviceMappings"][0]["ebs"]["volumeSize"] == "40Gi"
+    )
+    gpu_pool = objects["nodepool-gpu-on-demand.yaml"]["spec"]["template"]["spec"]
+    assert gpu_pool["nodeClassRef"] == {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "gpu"}
+    assert {"key": "nvidia.com/gpu", "effect": "NoSchedule"} in gpu_pool["taints"]
+    for name, doc in objects.items():
+        assert check_against_crd(doc, shared_file(CRD_OF[doc["kind"]])).errors == [], name

@@ -111,7 +111,7 @@ def test_releases_in_the_plan(dev_plan: Plan) -> None:
     provider = dev_plan.one("pulumi:providers:kubernetes")
     assert crd.provider and crd.provider.startswith(provider.urn)
     assert controller.provider and controller.provider.startswith(provider.urn)
-    assert provider.inputs["kubeconfig"] is not None
+    assert provider.inputs["kubeconfig"] == "[secret]"  # never printed into plan.json
 
 
 def test_fargate_profile(dev_plan: Plan) -> None:

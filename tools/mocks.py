@@ -33,6 +33,7 @@ from components.cluster import kubeconfig as cluster_kubeconfig
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT_ID = "123456789012"
 UNKNOWN = rpc.UNKNOWN
+SECRET = "[secret]"
 
 
 def partition_of(region: str) -> tuple[str, str]:
@@ -262,12 +263,13 @@ class RecordedResource:
 
 
 def to_json_value(value: Any) -> Any:
-    """Deserialized property values as plain JSON: unknowns become null, secrets are unwrapped."""
+    """Deserialized property values as plain JSON: unknowns become null, secrets "[secret]" (as
+    `pulumi preview` shows them)."""
     if value is UNKNOWN or isinstance(value, pulumi.Output):
         return None
     if isinstance(value, Mapping):
         if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
-            return to_json_value(value.get("value"))
+            return SECRET
         return {str(k): to_json_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [to_json_value(v) for v in value]
@@ -453,7 +455,7 @@ def _run(project: str, stack: str, config: dict[str, str], world: World, program
             out = pulumi.Output.from_input(value)
             if _sync_await(out.is_secret()):
                 secrets.append(key)
-                outputs[key] = "[secret]"
+                outputs[key] = SECRET
             else:
                 outputs[key] = to_json_value(_sync_await(out.future()))
     finally:

@@ -85,7 +85,8 @@ class Fargate(pulumi.ComponentResource):
         self.profile = aws.eks.FargateProfile(
             f"{name}-profile",
             cluster_name=args.cluster,
-            fargate_profile_name="karpenter-system",
+            # Auto-named: a change of selectors or subnets replaces the profile, and EKS refuses a second
+            # profile of the same name, so the replacement must get a new one before the old goes.
             pod_execution_role_arn=role.arn,
             subnet_ids=args.private_subnet_ids,
             selectors=[

@@ -88,7 +88,8 @@ class Network(pulumi.ComponentResource):
 
         self.public_subnet_ids, self.private_subnet_ids, self.egress = [], [], []
         nat_ids: dict[str, pulumi.Output[str]] = {}
-        for p in plan:
+        # A single NAT gateway goes in the lowest-lettered AZ, wherever it stands in the list.
+        for p in sorted(plan, key=lambda p: p.az):
             public = aws.ec2.Subnet(
                 f"{name}-public-{p.az}",
                 vpc_id=vpc.id,

@@ -61,6 +61,31 @@ def _short(value: Any) -> str:
 
 _PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
 
+PATTERN_HINTS: dict[str, str] = {}
+"""Plain-language descriptions of the regular expressions the models use, shown instead of the regex."""
+
+
+def hinted(pattern: str, hint: str) -> str:
+    """Register what a pattern means to a person (`a version such as 1.14.1`); returns the pattern."""
+    PATTERN_HINTS[pattern] = hint
+    return pattern
+
+
+def _explain(kind: str, msg: str, ctx: dict[str, Any], value: Any) -> str:
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") in PATTERN_HINTS:
+        return f"must be {PATTERN_HINTS[ctx['pattern']]}"
+    if kind == "model_type" or kind == "dict_type":
+        return "must be a mapping of keys (see the config reference in README.md)"
+    if kind == "list_type" and isinstance(value, str):
+        return f"must be a list; write [{value}]"
+    if kind == "float_parsing" and isinstance(value, str):
+        return "must be a plain number without units or %"
+    if kind == "int_parsing" and isinstance(value, str):
+        return "must be a whole number (an integer)"
+    if kind == "string_type" and isinstance(value, float):
+        return "must be text; YAML read this as a number, so put it in quotes"
+    return _lower_first(msg)
+
 
 def problems_of(error: ValidationError, prefix: str = "") -> list[str]:
     """One human line per pydantic error: `path: what is wrong, got <value>`."""
@@ -79,7 +104,11 @@ def problems_of(error: ValidationError, prefix: str = "") -> list[str]:
         elif kind == "missing":
             lines.append(f"{path}: required key is missing")
         else:
-            lines.append(f"{path}: {_lower_first(msg)}, got {_short(err.get('input'))}")
+            value = err.get("input")
+            text = _explain(kind, msg, dict(err.get("ctx") or {}), value)
+            # A cross-field rule on a section explains itself; echoing the whole section would bury it.
+            got = "" if kind == "value_error" and isinstance(value, dict | list) else f", got {_short(value)}"
+            lines.append(f"{path}: {text}{got}")
     return lines
 
 

@@ -10,24 +10,59 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from config.base import Model
+from config.base import Model, hinted
 from config.nodepools import NodeClassConfig, NodePoolList
 
 REGION_PATTERN = r"^(us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov)-[a-z]+-\d$"
-CLUSTER_NAME_PATTERN = r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$"
-K8S_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-IAM_ARN_PATTERN = r"^arn:aws(-[a-z]+)*:iam::(\d{12}|aws):[a-z-]+/[\w+=,.@/-]+$"
-PRINCIPAL_ARN_PATTERN = r"^arn:aws(-[a-z]+)*:(iam|sts)::\d{12}:(role|user|assumed-role)/[\w+=,.@/-]+$"
+CLUSTER_NAME_PATTERN = hinted(
+    r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$", "an EKS cluster name: letters, digits, - and _, at most 100"
+)
+K8S_NAME_PATTERN = hinted(
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+    "a Kubernetes name: lowercase letters, digits and -, such as karpenter",
+)
+PRINCIPAL_ARN_PATTERN = hinted(
+    r"^arn:aws(-[a-z]+)*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$",
+    "an IAM role or user ARN such as arn:aws:iam::123456789012:role/admins (EKS access entries do not "
+    "take STS session ARNs: use the role's ARN)",
+)
+VERSION_PATTERN = hinted(r"^\d+\.\d+\.\d+$", "a release number such as 1.14.1 (no leading v)")
+K8S_VERSION_PATTERN = hinted(r"^1\.(2[89]|3\d)$", 'a Kubernetes minor version in quotes, such as "1.34"')
 
 K8sName = Annotated[str, StringConstraints(pattern=K8S_NAME_PATTERN, max_length=63)]
 PolicyArn = Annotated[
-    str, StringConstraints(pattern=r"^arn:aws(-[a-z]+)*:iam::(\d{12}|aws):policy/[\w+=,.@/-]+$")
+    str,
+    StringConstraints(
+        pattern=hinted(
+            r"^arn:aws(-[a-z]+)*:iam::(\d{12}|aws):policy/[\w+=,.@/-]+$",
+            "an IAM policy ARN such as arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy",
+        )
+    ),
 ]
-SubnetId = Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")]
-SecurityGroupId = Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]{8,17}$")]
-Quantity = Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$")]
+SubnetId = Annotated[
+    str,
+    StringConstraints(pattern=hinted(r"^subnet-[0-9a-f]{8,17}$", "a subnet ID such as subnet-0a1b2c3d4e5f6")),
+]
+SecurityGroupId = Annotated[
+    str, StringConstraints(pattern=hinted(r"^sg-[0-9a-f]{8,17}$", "a security group ID such as sg-0a1b2c3d"))
+]
+Quantity = Annotated[
+    str,
+    StringConstraints(
+        pattern=hinted(
+            r"^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$", "a Kubernetes quantity such as 1, 500m or 1Gi"
+        )
+    ),
+]
 TagMap = dict[
     Annotated[str, StringConstraints(min_length=1, max_length=128)],
     Annotated[str, StringConstraints(max_length=256)],
@@ -147,7 +182,7 @@ class ClusterConfig(Model):
         description="EKS cluster name (created, or the existing one). Also names the IAM roles, the "
         "interruption queue and the discovery tags."
     )
-    kubernetes_version: Annotated[str, StringConstraints(pattern=r"^1\.(2[89]|3\d)$")] = Field(
+    kubernetes_version: Annotated[str, StringConstraints(pattern=K8S_VERSION_PATTERN)] = Field(
         default="1.34", description="Kubernetes version of a created cluster (create mode only)."
     )
     endpoint_public_access: bool = Field(
@@ -192,7 +227,9 @@ class IamConfig(Model):
     """IAM details shared by the roles this stack creates."""
 
     path: Annotated[str, StringConstraints(pattern=r"^/([\x21-\x7e]{1,510}/)?$")] = Field(
-        default="/", description="IAM path of every role, policy and instance profile."
+        default="/",
+        description="IAM path of every role, policy and instance profile. Choose it before the first "
+        "`pulumi up`: a change replaces the roles, and their names are fixed.",
     )
     permissions_boundary_arn: PolicyArn | None = Field(
         default=None, description="Permissions boundary set on every role this stack creates."
@@ -236,19 +273,10 @@ the Fargate profile selects the pod label, ...): a `helmValues` override would s
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
-def _paths(values: Any, prefix: str = "") -> list[str]:
-    if isinstance(values, dict):
-        out = [f"{prefix}{k}" for k in values]
-        for k, v in values.items():
-            out += _paths(v, f"{prefix}{k}.")
-        return out
-    return []
-
-
 class KarpenterConfig(Model):
     """The Karpenter controller and its Helm releases."""
 
-    version: Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+$")] = Field(
+    version: Annotated[str, StringConstraints(pattern=VERSION_PATTERN)] = Field(
         default="1.14.1",
         description="Karpenter release for both charts (`karpenter-crd` and `karpenter`); 1.0.0 or later.",
     )
@@ -288,39 +316,75 @@ class KarpenterConfig(Model):
     helm_values: dict[str, Any] = Field(
         default={},
         description="Extra values for the `karpenter` chart, deep-merged last. Keys must exist in the "
-        "chart's values.yaml (the tests check every stack against the pinned chart). Values the design "
-        "depends on cannot be overridden: " + ", ".join(f"`{p}`" for p in PROGRAM_OWNED_HELM_VALUES) + ".",
+        "chart's values.yaml: Helm ignores unknown keys silently (the tests check the committed stacks "
+        "against the pinned chart). Values the design depends on cannot be set, removed or replaced: "
+        + ", ".join(f"`{p}`" for p in PROGRAM_OWNED_HELM_VALUES)
+        + ".",
     )
 
-    @model_validator(mode="after")
-    def _checks(self) -> KarpenterConfig:
-        major = int(self.version.split(".")[0])
-        if major < 1:
+    @field_validator("version")
+    @classmethod
+    def _v1_only(cls, version: str) -> str:
+        if int(version.split(".")[0]) < 1:
             raise ValueError(
-                f"version {self.version} is below 1.0: this program renders the Karpenter v1 API only "
+                "must be 1.0.0 or later: this program renders the Karpenter v1 API only "
                 "(NodePool karpenter.sh/v1, EC2NodeClass karpenter.k8s.aws/v1)"
             )
-        if self.identity == "podIdentity":
+        return version
+
+    @field_validator("identity")
+    @classmethod
+    def _irsa_on_fargate(cls, identity: str) -> str:
+        if identity == "podIdentity":
             raise ValueError(
-                "identity podIdentity cannot work here: the controller runs on Fargate, where the EKS Pod "
-                "Identity agent (a DaemonSet) never runs, so the controller would crash-loop without "
-                "credentials. Use identity: irsa"
+                "podIdentity cannot work here: the controller runs on Fargate, where the EKS Pod Identity "
+                "agent (a DaemonSet) never runs, so the controller would crash-loop without credentials; "
+                "use irsa"
             )
-        if self.namespace in self.fargate_namespaces:
-            raise ValueError(f"fargateNamespaces repeats the controller namespace {self.namespace!r}")
-        if self.namespace in SYSTEM_NAMESPACES:
+        return identity
+
+    @field_validator("namespace")
+    @classmethod
+    def _not_system(cls, namespace: str) -> str:
+        if namespace in SYSTEM_NAMESPACES:
             raise ValueError(
-                f"namespace {self.namespace} is a system namespace; this stack creates and deletes the "
-                "controller's namespace, so use a dedicated one such as karpenter"
+                "is a system namespace; this stack creates and deletes the controller's namespace, so use "
+                "a dedicated one such as karpenter"
             )
-        owned = sorted(set(_paths(self.helm_values)) & set(PROGRAM_OWNED_HELM_VALUES))
+        return namespace
+
+    @field_validator("fargate_namespaces")
+    @classmethod
+    def _not_the_controller_namespace(cls, namespaces: list[str], info: ValidationInfo) -> list[str]:
+        if info.data.get("namespace") in namespaces:
+            raise ValueError(f"repeats the controller namespace {info.data['namespace']!r}")
+        return namespaces
+
+    @field_validator("helm_values")
+    @classmethod
+    def _program_owned(cls, values: dict[str, Any]) -> dict[str, Any]:
+        owned = sorted(p for p in PROGRAM_OWNED_HELM_VALUES if _touches(values, p.split(".", 2)))
         if owned:
             raise ValueError(
-                f"helmValues may not set {', '.join(owned)}: the program sets them from the stack "
+                f"may not set, remove or replace {', '.join(owned)}: the program sets them from the stack "
                 "(cluster, queue, IRSA service account, Fargate label, DNS policy); change the stack keys "
                 "instead"
             )
-        return self
+        return values
+
+
+def _touches(values: Any, path: list[str]) -> bool:
+    """Whether an override would change `path`: it sets the path, or replaces one of its parents with
+    something that is not a map (null, a string, a list), which the deep merge would put in its place."""
+    if not isinstance(values, dict) or path[0] not in values:
+        return False
+    child = values[path[0]]
+    if len(path) == 1 or not isinstance(child, dict):
+        return True
+    rest = path[1:]
+    if len(rest) == 2 and rest[0] == "annotations":  # the annotation key itself contains dots
+        rest = ["annotations", rest[1]]
+    return _touches(child, rest)
 
 
 def _region(value: str) -> str:

@@ -77,8 +77,13 @@ BAD_CONFIGS: list[tuple[str, Mutator, str, str]] = [
         "cluster",
         "adopt",
     ),
-    ("conflict: pod identity on Fargate", _set("karpenter.identity", "podIdentity"), "karpenter", "Fargate"),
-    ("version below 1.0", _set("karpenter.version", "0.37.0"), "karpenter", "v1 API"),
+    (
+        "conflict: pod identity on Fargate",
+        _set("karpenter.identity", "podIdentity"),
+        "karpenter.identity",
+        "Fargate",
+    ),
+    ("version below 1.0", _set("karpenter.version", "0.37.0"), "karpenter.version", "v1 API"),
     ("bad region", _set("region", "europe-west1"), "region", "region code"),
     ("missing cluster name", _delete("cluster.name"), "cluster.name", "required"),
     ("bad VPC CIDR", _set("cluster.vpc.cidr", "10.0.0.0/8"), "cluster.vpc.cidr", "/16 to /20"),
@@ -86,16 +91,26 @@ BAD_CONFIGS: list[tuple[str, Mutator, str, str]] = [
         "bad principal ARN",
         _set("cluster.adminAccess.0.principalArn", "platform-admins"),
         "cluster.adminAccess[0].principalArn",
-        "pattern",
+        "an IAM role or user ARN",
     ),
-    ("bad cpu quantity", _set("karpenter.resources.cpu", "lots"), "karpenter.resources.cpu", "pattern"),
+    (
+        "bad cpu quantity",
+        _set("karpenter.resources.cpu", "lots"),
+        "karpenter.resources.cpu",
+        "Kubernetes quantity",
+    ),
     (
         "helm override of a program-owned value",
         _set("karpenter.helmValues", {"serviceAccount": {"name": "other"}}),
-        "karpenter",
+        "karpenter.helmValues",
         "serviceAccount.name",
     ),
-    ("system namespace", _set("karpenter.namespace", "kube-system"), "karpenter", "system namespace"),
+    (
+        "system namespace",
+        _set("karpenter.namespace", "kube-system"),
+        "karpenter.namespace",
+        "system namespace",
+    ),
     (
         "extra node policy duplicating a standard one",
         _set("iam.extraNodePolicyArns", ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]),
@@ -108,6 +123,27 @@ BAD_CONFIGS: list[tuple[str, Mutator, str, str]] = [
         "cluster.vpc.availabilityZones[1]",
         "pattern",
     ),
+    (
+        "helm override removing a program-owned value",
+        _set("karpenter.helmValues", {"settings": None}),
+        "karpenter.helmValues",
+        "settings.interruptionQueue",
+    ),
+    (
+        "STS session ARN as an admin",
+        _set("cluster.adminAccess.0.principalArn", "arn:aws:sts::123456789012:assumed-role/admins/me"),
+        "cluster.adminAccess[0].principalArn",
+        "use the role's ARN",
+    ),
+    (
+        "unquoted Kubernetes version",
+        _set("cluster.kubernetesVersion", 1.3),
+        "cluster.kubernetesVersion",
+        "quotes",
+    ),
+    ("version with a leading v", _set("karpenter.version", "v1.14.1"), "karpenter.version", "no leading v"),
+    ("empty section", _set("karpenter", None), "karpenter", "mapping of keys"),
+    ("string instead of a list", _set("nodePools.0.families", "m8g"), "nodePools[0].families", "[m8g]"),
     ("mixed pool with weight 1", _set("nodePools.1.weight", 1), "nodePools[1]", "weight 2 or more"),
     ("colliding NodePool weights", _set("nodePools.1.weight", 99), "nodePools", "weight 99"),
 ]
@@ -197,3 +233,25 @@ def test_synth_cli_reports_one_clear_message_and_no_traceback(tmp_path: Path) ->
     assert "karpenter.logLevel: " in result.stderr
     assert "nodePools[1].spotRatio: " in result.stderr
     assert not (tmp_path / "o" / "plan.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("config:\n  karpenter-eks:region: [eu-west-1\n", "is not valid YAML"),
+        ("config:\n  - karpenter-eks:region\n", "expected a `config:` mapping"),
+        ("config:\n  region: eu-west-1\n", "write karpenter-eks:region"),
+    ],
+)
+def test_unreadable_stack_files_get_one_clear_line(tmp_path: Path, text: str, expected: str) -> None:
+    (tmp_path / "Pulumi.bad.yaml").write_text(text)
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.synth", "--stack", "bad", "--config-dir", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert expected in result.stderr

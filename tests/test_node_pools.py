@@ -756,9 +756,7 @@ def test_weight_one_is_refused_for_a_mixed_pool_but_fine_for_a_single_capacity_t
     # Spot and On-Demand at the same weight would make Karpenter's choice arbitrary, not Spot-first.
     assert problems([pool(weight=1)]) == [
         "nodePools[0]: weight 1 leaves no room below it: a pool with 0 < spotRatio < 1 gives its On-Demand "
-        "NodePool weight-1 so pods that do not spread prefer Spot; use weight 2 or more, got "
-        + repr(pool(weight=1))[:77]
-        + "..."
+        "NodePool weight-1 so pods that do not spread prefer Spot; use weight 2 or more"
     ]
     [p] = POOLS.validate_python([pool(weight=1, spotRatio=1)])
     weights = [m["spec"]["weight"] for m in node_pool_manifests(p, node_class_name="d", spread_prefix="a.io")]

@@ -69,6 +69,9 @@ def ensure_node_tools() -> bool:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] in (["-h"], ["--help"], ["help"]):
+        print(__doc__)
+        return 0
     if not argv or argv[0] not in {"synth", "test", "snapshots"}:
         print(__doc__)
         return 2

@@ -303,8 +303,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 name=request.name,
                 custom=bool(request.custom),
                 parent=request.parent or None,
-                dependencies=list(request.dependencies),
-                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                dependencies=sorted(request.dependencies),
+                property_dependencies={
+                    k: sorted(v.urns) for k, v in sorted(request.propertyDependencies.items())
+                },
                 provider=request.provider or None,
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
@@ -378,13 +380,30 @@ def load_stack_file(stack: str, root: Path = ROOT) -> tuple[str, dict[str, str]]
     path = root / f"Pulumi.{stack}.yaml"
     if not path.exists():
         raise FileNotFoundError(f"no stack file {path.name} in {root}")
-    doc = yaml.safe_load(path.read_text()) or {}
-    config = flatten_config(doc.get("config") or {}, project)
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise StackFileError(f"{path.name} is not valid YAML: {exc}") from None
+    values = doc.get("config") if isinstance(doc, dict) else None
+    if not isinstance(values, dict):
+        raise StackFileError(f"{path.name}: expected a `config:` mapping of `namespace:key: value` entries")
+    bare = sorted(k for k in values if ":" not in str(k))
+    if bare:
+        # The Pulumi CLI refuses stack config keys without a namespace; say so before it does.
+        raise StackFileError(
+            f"{path.name}: config keys need their namespace: write "
+            + ", ".join(f"{project}:{k}" for k in bare)
+        )
+    config = flatten_config(values, project)
     # As the Pulumi CLI does: a project-level default applies where the stack sets no value.
     defaults = {k: d["default"] for k, d in (project_doc.get("config") or {}).items() if "default" in d}
     for key, value in flatten_config(defaults, project).items():
         config.setdefault(key, value)
     return project, config
+
+
+class StackFileError(Exception):
+    """A stack file that Pulumi itself could not read."""
 
 
 def flatten_config(values: Mapping[str, Any], project: str) -> dict[str, str]:

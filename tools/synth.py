@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from tools.mocks import ROOT, Plan, RecordedResource, World, load_stack_file, run_program
+from tools.mocks import ROOT, Plan, RecordedResource, StackFileError, World, load_stack_file, run_program
 
 IAM_DOCUMENTS = {
     "aws:iam/role:Role": ("assumeRolePolicy", "trust"),
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         plan = synth(args.stack, args.config_dir)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, StackFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ConfigError as exc:

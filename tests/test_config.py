@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from config.base import ConfigError
-from config.load import parse_stack_config, raw_stack_config
+from config.load import misplaced_keys, parse_stack_config, raw_stack_config
 from tests.conftest import PROJECT, Mutator, render, stack_values
 from tools.mocks import ROOT
 
@@ -255,3 +255,13 @@ def test_unreadable_stack_files_get_one_clear_line(tmp_path: Path, text: str, ex
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert expected in result.stderr
+
+
+def test_a_key_under_the_wrong_namespace_is_pointed_out() -> None:
+    values = {f"{PROJECT}:{k}": v for k, v in stack_values("dev").items()}
+    values["aws:nodePools"] = values.pop(f"{PROJECT}:nodePools")
+    with pytest.raises(ConfigError) as refused:
+        parse_stack_config(raw_stack_config(PROJECT, values), misplaced_keys(PROJECT, values))
+    assert refused.value.problems == [
+        "nodePools: required key is missing (found as aws:nodePools: write it under the project namespace)"
+    ]

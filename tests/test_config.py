@@ -205,29 +205,24 @@ def test_committed_stacks_are_valid(stack: str) -> None:
     parse_stack_config(stack_values(stack))
 
 
+def synth_cli(config_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """`python -m tools.synth` on the stack `bad` of `config_dir`, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "tools.synth", "--stack", "bad", "--config-dir", str(config_dir), *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def test_synth_cli_reports_one_clear_message_and_no_traceback(tmp_path: Path) -> None:
     values = stack_values("dev")
     values["nodePools"][1]["spotRatio"] = 1.5
     values["karpenter"]["logLevel"] = "verbose"
     doc = {"config": {f"{PROJECT}:{k}": v for k, v in values.items()}}
     (tmp_path / "Pulumi.bad.yaml").write_text(yaml.safe_dump(doc))
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tools.synth",
-            "--stack",
-            "bad",
-            "--config-dir",
-            str(tmp_path),
-            "--out",
-            str(tmp_path / "o"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = synth_cli(tmp_path, "--out", str(tmp_path / "o"))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "karpenter.logLevel: " in result.stderr
@@ -245,13 +240,7 @@ def test_synth_cli_reports_one_clear_message_and_no_traceback(tmp_path: Path) ->
 )
 def test_unreadable_stack_files_get_one_clear_line(tmp_path: Path, text: str, expected: str) -> None:
     (tmp_path / "Pulumi.bad.yaml").write_text(text)
-    result = subprocess.run(
-        [sys.executable, "-m", "tools.synth", "--stack", "bad", "--config-dir", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = synth_cli(tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert expected in result.stderr

@@ -177,19 +177,21 @@ class Cluster(pulumi.ComponentResource):
         )
 
     def _adopt(self, name: str, cluster_name: str, ctx: AwsContext, args: AdoptArgs) -> None:
-        info = aws.eks.get_cluster_output(name=cluster_name, opts=pulumi.InvokeOutputOptions(parent=self))
+        # Plain (synchronous) lookups: the cluster exists already, and a cluster that cannot work is
+        # refused here, before any other resource of the stack is registered.
+        lookup = pulumi.InvokeOptions(parent=self)
+        info = aws.eks.get_cluster(name=cluster_name, opts=lookup)
+        access = info.access_configs
+        check_authentication_mode(
+            cluster_name, field_of(access[0], "authentication_mode") if access else None
+        )
+        vpc = info.vpc_config
+        issuer = field_of(field_of(info.identities[0], "oidcs")[0], "issuer")
+        host = issuer_host(issuer)
 
-        def checked_name(values: list[Any]) -> str:
-            name_, access = values
-            check_authentication_mode(
-                cluster_name, field_of(access[0], "authentication_mode") if access else None
-            )
-            return str(name_)
-
-        self.name = pulumi.Output.all(info.name, info.access_configs).apply(checked_name)
-        self.endpoint = info.endpoint
-        issuer = info.identities.apply(lambda ids: field_of(field_of(ids[0], "oidcs")[0], "issuer"))
-        self.oidc_issuer = issuer.apply(issuer_host)
+        self.name = pulumi.Output.from_input(info.name)
+        self.endpoint = pulumi.Output.from_input(info.endpoint)
+        self.oidc_issuer = pulumi.Output.from_input(host)
         if args.create_oidc_provider:
             provider = aws.iam.OpenIdConnectProvider(
                 f"{name}-oidc",
@@ -199,49 +201,38 @@ class Cluster(pulumi.ComponentResource):
             )
             self.oidc_provider_arn = provider.arn
         else:
-            self.oidc_provider_arn = pulumi.Output.all(ctx.partition, ctx.account_id, self.oidc_issuer).apply(
-                lambda v: f"arn:{v[0]}:iam::{v[1]}:oidc-provider/{v[2]}"
+            self.oidc_provider_arn = pulumi.Output.all(ctx.partition, ctx.account_id).apply(
+                lambda v: f"arn:{v[0]}:iam::{v[1]}:oidc-provider/{host}"
             )
-        self.security_group_id = (
-            pulumi.Output.from_input(args.security_group_id)
-            if args.security_group_id
-            else info.vpc_config.cluster_security_group_id
+        self.security_group_id = pulumi.Output.from_input(
+            args.security_group_id or field_of(vpc, "cluster_security_group_id")
         )
         if args.private_subnet_ids:
-            for subnet_id in args.private_subnet_ids:
-                subnet_tag = aws.ec2.Tag(
-                    f"{name}-discovery-{subnet_id}",
-                    resource_id=subnet_id,
-                    key=DISCOVERY_TAG,
-                    value=cluster_name,
-                    opts=pulumi.ResourceOptions(parent=self),
-                )
-                self.discovery_tags.append(subnet_tag)
-            self.private_subnet_ids = pulumi.Output.from_input(list(args.private_subnet_ids))
-        else:
-            found = aws.ec2.get_subnets_output(
-                filters=info.vpc_config.vpc_id.apply(
-                    lambda vpc_id: [
-                        aws.ec2.GetSubnetsFilterArgs(name="vpc-id", values=[vpc_id]),
-                        aws.ec2.GetSubnetsFilterArgs(name=f"tag:{DISCOVERY_TAG}", values=[cluster_name]),
-                    ]
-                ),
-                opts=pulumi.InvokeOutputOptions(parent=self),
-            )
-
-            def nonempty(ids: list[str]) -> list[str]:
-                if not ids:
-                    raise pulumi.RunError(
-                        f"no subnet of cluster {cluster_name}'s VPC is tagged "
-                        f"{DISCOVERY_TAG}={cluster_name}; tag the private subnets or list them in "
-                        "cluster.existing.privateSubnetIds"
+            subnet_ids = list(args.private_subnet_ids)
+            for subnet_id in subnet_ids:
+                self.discovery_tags.append(
+                    aws.ec2.Tag(
+                        f"{name}-discovery-{subnet_id}",
+                        resource_id=subnet_id,
+                        key=DISCOVERY_TAG,
+                        value=cluster_name,
+                        opts=pulumi.ResourceOptions(parent=self),
                     )
-                return sorted(ids)
-
-            self.private_subnet_ids = found.ids.apply(nonempty)
-        ca = info.certificate_authorities.apply(lambda cas: field_of(cas[0], "data"))
-        self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(self.name, self.endpoint, ca).apply(
-                lambda v: kubeconfig(v[0], v[1], v[2], ctx.region)
+                )
+        else:
+            found = aws.ec2.get_subnets(
+                filters=[
+                    aws.ec2.GetSubnetsFilterArgs(name="vpc-id", values=[field_of(vpc, "vpc_id")]),
+                    aws.ec2.GetSubnetsFilterArgs(name=f"tag:{DISCOVERY_TAG}", values=[cluster_name]),
+                ],
+                opts=lookup,
             )
-        )
+            if not found.ids:
+                raise pulumi.RunError(
+                    f"no subnet of cluster {cluster_name}'s VPC is tagged {DISCOVERY_TAG}={cluster_name}; "
+                    "tag the private subnets or list them in cluster.existing.privateSubnetIds"
+                )
+            subnet_ids = sorted(found.ids)
+        self.private_subnet_ids = pulumi.Output.from_input(subnet_ids)
+        ca = field_of(info.certificate_authorities[0], "data")
+        self.kubeconfig = pulumi.Output.secret(kubeconfig(info.name, info.endpoint, ca, ctx.region))

@@ -58,6 +58,9 @@ def test_adopt_refuses_a_config_map_only_cluster_with_the_fix() -> None:
     with pytest.raises(RunError) as refused:
         render(stack_values("prod"), world=world)
     message = str(refused.value)
+    # Refused before anything real exists: only the provider and logical components were registered.
+    registered = {r.type for r in refused.value.registered}  # type: ignore[attr-defined]
+    assert registered <= {"pulumi:pulumi:Stack", "pulumi:providers:aws", "karpenter-eks:cluster:Cluster"}
     assert "CONFIG_MAP" in message
     assert (
         "aws eks update-cluster-config --name prod-main --access-config authenticationMode=API_AND_CONFIG_MAP"

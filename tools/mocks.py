@@ -465,7 +465,12 @@ def _run(project: str, stack: str, config: dict[str, str], world: World, program
         def program_main() -> None:
             runpy.run_path(str(program), run_name="__main__")
 
-        _sync_await(run_pulumi_func(program_main))
+        try:
+            _sync_await(run_pulumi_func(program_main))
+        except Exception as exc:
+            # What had been registered when the program failed: tests check a refusal comes first.
+            exc.registered = list(monitor.recorded)  # type: ignore[attr-defined]
+            raise
         stack_resource = pulumi.runtime.settings.get_root_resource()
         raw: dict[str, Any] = dict(getattr(stack_resource, "outputs", {}) or {})
         outputs: dict[str, Any] = {}

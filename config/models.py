@@ -387,6 +387,15 @@ def _touches(values: Any, path: list[str]) -> bool:
     return _touches(child, rest)
 
 
+def region_partition(region: str) -> str:
+    """The AWS partition a region belongs to (its ARNs start `arn:<partition>:`)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
 def _region(value: str) -> str:
     if not re.match(REGION_PATTERN, value):
         raise ValueError("must be an AWS region code such as eu-west-1 or us-gov-west-1")
@@ -411,6 +420,29 @@ class StackConfig(Model):
         description="The EC2NodeClass shared by the node pools (a GPU pool gets its own copy)."
     )
     node_pools: NodePoolList = Field(description="The capacity Karpenter may buy, one entry per pool.")
+
+    @model_validator(mode="after")
+    def _arns_in_the_region_partition(self) -> StackConfig:
+        partition = region_partition(self.region)
+        arns = {
+            **{
+                f"cluster.adminAccess[{i}].principalArn": a.principal_arn
+                for i, a in enumerate(self.cluster.admin_access)
+            },
+            **{f"iam.extraNodePolicyArns[{i}]": arn for i, arn in enumerate(self.iam.extra_node_policy_arns)},
+            "iam.permissionsBoundaryArn": self.iam.permissions_boundary_arn or "",
+        }
+        wrong = [
+            f"{key} ({arn.split(':')[1]})"
+            for key, arn in arns.items()
+            if arn and arn.split(":")[1] != partition
+        ]
+        if wrong:
+            raise ValueError(
+                f"region {self.region} is in partition {partition}, but these ARNs are not: "
+                + ", ".join(wrong)
+            )
+        return self
 
     @property
     def core_dns_on_fargate(self) -> bool:

@@ -144,6 +144,12 @@ BAD_CONFIGS: list[tuple[str, Mutator, str, str]] = [
     ("version with a leading v", _set("karpenter.version", "v1.14.1"), "karpenter.version", "no leading v"),
     ("empty section", _set("karpenter", None), "karpenter", "mapping of keys"),
     ("string instead of a list", _set("nodePools.0.families", "m8g"), "nodePools[0].families", "[m8g]"),
+    (
+        "ARN of another partition",
+        _set("region", "cn-north-1"),
+        "(root)",
+        "cluster.adminAccess[0].principalArn (aws)",
+    ),
     ("mixed pool with weight 1", _set("nodePools.1.weight", 1), "nodePools[1]", "weight 2 or more"),
     ("colliding NodePool weights", _set("nodePools.1.weight", 99), "nodePools", "weight 99"),
 ]

@@ -27,6 +27,14 @@ class Model(BaseModel):
     )
 
 
+def unique(values: list[Any]) -> list[Any]:
+    """An AfterValidator for lists whose items must not repeat."""
+    dupes = sorted({str(v) for v in values if values.count(v) > 1})
+    if dupes:
+        raise ValueError(f"must not repeat values; repeated: {', '.join(dupes)}")
+    return values
+
+
 class ConfigError(RunError):
     """Every problem of a stack config at once, one line per problem, each named by its key path.
 

@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from config.base import Model, hinted
+from config.base import Model, hinted, unique
 from config.nodepools import NodeClassConfig, NodePoolList
 
 REGION_PATTERN = r"^(us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov)-[a-z]+-\d$"
@@ -69,13 +69,6 @@ TagMap = dict[
 ]
 
 
-def _unique(values: list[Any]) -> list[Any]:
-    dupes = sorted({str(v) for v in values if values.count(v) > 1})
-    if dupes:
-        raise ValueError(f"must not repeat values; repeated: {', '.join(dupes)}")
-    return values
-
-
 NODE_POLICY_NAMES = (
     "AmazonEKSWorkerNodePolicy",
     "AmazonEKS_CNI_Policy",
@@ -115,7 +108,7 @@ class VpcConfig(Model):
     availability_zones: Annotated[
         list[Annotated[str, StringConstraints(pattern=r"^[a-g]$")]],
         Field(min_length=2, max_length=4),
-        AfterValidator(_unique),
+        AfterValidator(unique),
     ] = Field(
         default=["a", "b", "c"],
         description="Availability-zone letters in the stack's region (2 to 4, a to g). Karpenter, Fargate "
@@ -132,13 +125,11 @@ class VpcConfig(Model):
 class ExistingClusterConfig(Model):
     """What to use of an existing cluster in adopt mode."""
 
-    private_subnet_ids: Annotated[list[SubnetId], Field(min_length=1), AfterValidator(_unique)] | None = (
-        Field(
-            default=None,
-            description="Private subnets for Fargate and Karpenter's nodes; each gets the "
-            "`karpenter.sh/discovery` tag (added with a tag resource, never by replacing the subnet). "
-            "Unset: the subnets of the cluster's VPC already tagged `karpenter.sh/discovery: <cluster>`.",
-        )
+    private_subnet_ids: Annotated[list[SubnetId], Field(min_length=1), AfterValidator(unique)] | None = Field(
+        default=None,
+        description="Private subnets for Fargate and Karpenter's nodes; each gets the "
+        "`karpenter.sh/discovery` tag (added with a tag resource, never by replacing the subnet). "
+        "Unset: the subnets of the cluster's VPC already tagged `karpenter.sh/discovery: <cluster>`.",
     )
     security_group_id: SecurityGroupId | None = Field(
         default=None,
@@ -168,7 +159,7 @@ class AdminAccess(Model):
 
 
 def _admin_list(entries: list[AdminAccess]) -> list[AdminAccess]:
-    _unique([e.principal_arn for e in entries])
+    unique([e.principal_arn for e in entries])
     return entries
 
 
@@ -301,7 +292,7 @@ class KarpenterConfig(Model):
         description="How the controller gets AWS credentials. Only `irsa` works on Fargate: the EKS Pod "
         "Identity agent is a DaemonSet and never runs on Fargate.",
     )
-    fargate_namespaces: Annotated[list[K8sName], Field(max_length=3), AfterValidator(_unique)] = Field(
+    fargate_namespaces: Annotated[list[K8sName], Field(max_length=3), AfterValidator(unique)] = Field(
         default=[],
         description="More namespaces (up to 3: a Fargate profile takes 5 selectors) whose pods labelled "
         "`fargate: enabled` run on the Fargate profile.",

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
-from config.base import Model
+from config.base import Model, unique
 
 # --------------------------------------------------------------------------------------------------
 # Spot / On-Demand split arithmetic (pure; the renderer re-exports it)
@@ -153,13 +153,6 @@ Category = Literal[
 
 _EXAMPLES = {"arm64": "m8g, c7g, r7g", "amd64": "m7i, c7i, r7a"}
 _ARCH_NAME = {"arm64": "a Graviton (arm64)", "amd64": "an x86 (amd64)"}
-
-
-def _unique(values: list[Any]) -> list[Any]:
-    dupes = sorted({str(v) for v in values if values.count(v) > 1})
-    if dupes:
-        raise ValueError(f"must not repeat values; repeated: {', '.join(dupes)}")
-    return values
 
 
 # --------------------------------------------------------------------------------------------------
@@ -417,7 +410,7 @@ class BudgetConfig(Model):
     )
     reasons: (
         Annotated[
-            list[Literal["Underutilized", "Empty", "Drifted"]], Field(min_length=1), AfterValidator(_unique)
+            list[Literal["Underutilized", "Empty", "Drifted"]], Field(min_length=1), AfterValidator(unique)
         ]
         | None
     ) = Field(
@@ -525,13 +518,13 @@ class NodePoolConfig(Model):
         "the number of `families`.",
     )
     families: (
-        Annotated[list[InstanceFamily], Field(min_length=1, max_length=50), AfterValidator(_unique)] | None
+        Annotated[list[InstanceFamily], Field(min_length=1, max_length=50), AfterValidator(unique)] | None
     ) = Field(
         default=None,
         description="Instance families the pool may buy (m8g, c7g, r7g), lowercase, no sizes. Set "
         "either `families` or `categories`.",
     )
-    categories: Annotated[list[Category], Field(min_length=1), AfterValidator(_unique)] | None = Field(
+    categories: Annotated[list[Category], Field(min_length=1), AfterValidator(unique)] | None = Field(
         default=None,
         description="Instance categories (c, m, r, ...) instead of families, with `minGeneration`; every "
         "family of those categories and generations matching `architecture` qualifies.",

@@ -29,6 +29,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.cluster import kubeconfig as cluster_kubeconfig
+from config.models import region_partition
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT_ID = "123456789012"
@@ -38,11 +39,8 @@ SECRET = "[secret]"
 
 def partition_of(region: str) -> tuple[str, str]:
     """(partition, DNS suffix) of a region, as AWS's getPartition answers."""
-    if region.startswith("cn-"):
-        return "aws-cn", "amazonaws.com.cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov", "amazonaws.com"
-    return "aws", "amazonaws.com"
+    partition = region_partition(region)
+    return partition, "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
 
 
 def _hex(seed: str, n: int = 17) -> str:

@@ -14,9 +14,8 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 
 from components.aws_context import AwsContext
+from components.naming import DISCOVERY_TAG
 from components.network import Network
-
-DISCOVERY_TAG = "karpenter.sh/discovery"
 
 
 def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:

@@ -9,6 +9,9 @@ IAM_POLICY_NAME_MAX = 128
 SQS_QUEUE_NAME_MAX = 80
 EVENT_RULE_NAME_MAX = 64
 
+DISCOVERY_TAG = "karpenter.sh/discovery"
+"""The tag (value: the cluster name) by which Karpenter finds its subnets and security groups."""
+
 
 def bounded_name(base: str, max_len: int) -> str:
     """`base` when it fits, else its head plus an 8-hex digest of the whole, exactly `max_len` long.

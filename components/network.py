@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.naming import DISCOVERY_TAG
+
 
 @dataclass(frozen=True)
 class SubnetPlan:
@@ -35,7 +37,7 @@ def subnet_plan(vpc_cidr: str, region: str, az_letters: list[str]) -> list[Subne
 
 def private_subnet_tags(cluster_name: str) -> dict[str, str]:
     return {
-        "karpenter.sh/discovery": cluster_name,
+        DISCOVERY_TAG: cluster_name,
         "kubernetes.io/role/internal-elb": "1",
         f"kubernetes.io/cluster/{cluster_name}": "shared",
     }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.naming import DISCOVERY_TAG
 from config.nodepools import (
     MAX_SPREAD_VALUES,
     POOL_LABEL_NAME,
@@ -38,7 +39,6 @@ SPREAD_PREFIX = SPREAD_LABEL_DOMAIN
 NODE_POOL_API = "karpenter.sh/v1"
 NODE_CLASS_GROUP = "karpenter.k8s.aws"
 NODE_CLASS_API = f"{NODE_CLASS_GROUP}/v1"
-DISCOVERY_TAG = "karpenter.sh/discovery"
 
 
 def spread_label_key(prefix: str, pool_name: str) -> str:

@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
 
+from components import iam_documents
 from components.aws_context import AwsContext
 from components.naming import DISCOVERY_TAG
 from components.network import Network
@@ -195,7 +196,7 @@ class Cluster(pulumi.ComponentResource):
             provider = aws.iam.OpenIdConnectProvider(
                 f"{name}-oidc",
                 url=issuer,
-                client_id_lists=["sts.amazonaws.com"],
+                client_id_lists=[iam_documents.IRSA_AUDIENCE],
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.oidc_provider_arn = provider.arn

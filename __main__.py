@@ -4,13 +4,15 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components import preflight
 from components.admin_access import AdminAccessArgs, AdminAccessEntries
 from components.aws_context import aws_context
 from components.cluster import AdoptArgs, Cluster, ClusterArgs, CreateArgs
 from components.controller_role import ControllerRole, ControllerRoleArgs
 from components.fargate import Fargate, FargateArgs
 from components.interruption_queue import InterruptionQueue, InterruptionQueueArgs
-from components.karpenter_release import KarpenterRelease, KarpenterReleaseArgs
+from components.karpenter_release import CHART_REPOSITORY, KarpenterRelease, KarpenterReleaseArgs
+from components.naming import STACK_TAG
 from components.network import Network, NetworkArgs
 from components.node_identity import NodeIdentity, NodeIdentityArgs
 from components.node_pools import NodePools, NodePoolsArgs
@@ -24,6 +26,13 @@ aws_provider = aws.Provider(
 )
 ctx = aws_context(cfg.region, aws_provider)
 on_aws = pulumi.ResourceOptions(providers=[aws_provider])
+stack_tags = {STACK_TAG: f"{pulumi.get_project()}/{pulumi.get_stack()}"}
+
+# Refusals that need the live account, before anything else is registered.
+if cfg.cluster.mode == "create":
+    preflight.check_caller_not_listed(cfg.cluster.admin_access, aws_provider)
+else:
+    preflight.check_no_foreign_karpenter(name, stack_tags[STACK_TAG], aws_provider)
 
 # The cluster: created (with its VPC) or adopted.
 if cfg.cluster.mode == "create":
@@ -37,7 +46,7 @@ if cfg.cluster.mode == "create":
         kubernetes_version=cfg.cluster.kubernetes_version,
         network=network,
         endpoint_public_access=cfg.cluster.endpoint_public_access,
-        public_access_cidrs=[str(c) for c in cfg.cluster.public_access_cidrs],
+        public_access_cidrs=cfg.cluster.effective_public_access_cidrs,
     )
     cluster = Cluster("cluster", ClusterArgs(name, ctx, create=create), on_aws)
 else:
@@ -56,11 +65,12 @@ nodes = NodeIdentity(
         path=cfg.iam.path,
         permissions_boundary_arn=cfg.iam.permissions_boundary_arn,
         extra_policy_arns=cfg.iam.extra_node_policy_arns,
-        create_spot_service_linked_role=cfg.iam.create_spot_service_linked_role,
+        spot_service_linked_role=cfg.iam.spot_service_linked_role,
+        tags=stack_tags,
     ),
     on_aws,
 )
-interruption = InterruptionQueue("interruption", InterruptionQueueArgs(name), on_aws)
+interruption = InterruptionQueue("interruption", InterruptionQueueArgs(name, tags=stack_tags), on_aws)
 controller_role = ControllerRole(
     "controller",
     ControllerRoleArgs(
@@ -75,6 +85,7 @@ controller_role = ControllerRole(
         manage_instance_profiles=cfg.iam.karpenter_manages_instance_profiles,
         path=cfg.iam.path,
         permissions_boundary_arn=cfg.iam.permissions_boundary_arn,
+        tags=stack_tags,
     ),
     on_aws,
 )
@@ -94,6 +105,7 @@ fargate = Fargate(
         manage_core_dns_addon=cluster.created,
         path=cfg.iam.path,
         permissions_boundary_arn=cfg.iam.permissions_boundary_arn,
+        tags=stack_tags,
         wait_for=cluster.egress,
     ),
     on_aws,
@@ -103,10 +115,15 @@ fargate = Fargate(
 k8s_provider = k8s.Provider(
     "kubernetes",
     kubeconfig=cluster.kubeconfig,
+    # pulumi-kubernetes DiffConfig: with an unchanged clusterIdentifier the provider is never replaced
+    # (a kubeconfig that changes or is unknown at preview would otherwise replace it, and with it every
+    # Kubernetes object it manages); a changed identifier (another cluster) replaces it.
+    cluster_identifier=cluster.identifier,
     delete_unreachable=False,
     opts=pulumi.ResourceOptions(depends_on=[admins]),
 )
 on_cluster = pulumi.ResourceOptions(providers=[k8s_provider])
+chart_repository = cfg.karpenter.chart_repository or CHART_REPOSITORY
 karpenter = KarpenterRelease(
     "karpenter",
     KarpenterReleaseArgs(
@@ -115,6 +132,8 @@ karpenter = KarpenterRelease(
         queue_name=interruption.queue_name,
         controller_role_arn=controller_role.role_arn,
         config=cfg.karpenter,
+        chart_repository=chart_repository,
+        chart_credentials=preflight.chart_credentials(chart_repository, aws_provider),
         wait_for=[
             fargate.profile,
             *controller_role.attachments,

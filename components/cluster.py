@@ -56,6 +56,10 @@ def check_authentication_mode(cluster_name: str, mode: str | None) -> None:
         )
 
 
+def cluster_arn(partition: str, region: str, account_id: str, cluster_name: str) -> str:
+    return f"arn:{partition}:eks:{region}:{account_id}:cluster/{cluster_name}"
+
+
 def field_of(value: Any, name: str) -> Any:
     """A field of a nested data-source result: the SDK gives typed objects or plain snake_case dicts."""
     if isinstance(value, dict) and name in value:
@@ -72,7 +76,8 @@ class CreateArgs:
     kubernetes_version: str
     network: Network
     endpoint_public_access: bool
-    public_access_cidrs: list[str]
+    public_access_cidrs: list[str] | None
+    """None without public access: pulumi-eks refuses CIDRs then."""
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -101,6 +106,9 @@ class Cluster(pulumi.ComponentResource):
     security_group_id: pulumi.Output[str]
     private_subnet_ids: pulumi.Output[list[str]]
     kubeconfig: pulumi.Output[str]
+    identifier: pulumi.Output[str]
+    """The cluster's ARN, built from partition, region, account and name (known at preview): the
+    Kubernetes provider's `clusterIdentifier`, so a kubeconfig change never replaces the provider."""
     created: bool
     egress: list[pulumi.Resource]
     """Create mode: the NAT gateways and private routes pods need (see Network.egress)."""
@@ -114,6 +122,9 @@ class Cluster(pulumi.ComponentResource):
         self.created = args.create is not None
         self.egress = list(args.create.network.egress) if args.create else []
         self.discovery_tags = []
+        self.identifier = pulumi.Output.all(args.aws.partition, args.aws.account_id).apply(
+            lambda v: cluster_arn(v[0], args.aws.region, v[1], args.cluster_name)
+        )
         if args.create is not None:
             self._create(name, args.cluster_name, args.create)
         else:

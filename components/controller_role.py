@@ -4,8 +4,9 @@ the controller runs on Fargate, where the Pod Identity agent cannot run."""
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -13,16 +14,27 @@ import pulumi_aws as aws
 
 from components import iam_documents
 from components.aws_context import AwsContext
-from components.naming import IAM_POLICY_NAME_MAX, IAM_ROLE_NAME_MAX, bounded_name
+from components.naming import IAM_POLICY_NAME_PREFIX_MAX, IAM_ROLE_NAME_PREFIX_MAX, bounded_prefix
 
 
-def controller_role_name(cluster_name: str) -> str:
-    return bounded_name(f"KarpenterController-{cluster_name}", IAM_ROLE_NAME_MAX)
+def controller_role_name_prefix(cluster_name: str) -> str:
+    return bounded_prefix(f"KarpenterController-{cluster_name}", IAM_ROLE_NAME_PREFIX_MAX)
 
 
-def controller_policy_name(policy: str, cluster_name: str) -> str:
-    """Upstream's `KarpenterController<Policy>Policy-<cluster>`, within IAM's 128 characters."""
-    return bounded_name(f"KarpenterController{policy}Policy-{cluster_name}", IAM_POLICY_NAME_MAX)
+def controller_policy_name_prefix(policy: str, cluster_name: str) -> str:
+    """Upstream's `KarpenterController<Policy>Policy-<cluster>`, as a prefix within IAM's limit."""
+    return bounded_prefix(f"KarpenterController{policy}Policy-{cluster_name}", IAM_POLICY_NAME_PREFIX_MAX)
+
+
+def attachment_generation(path: str) -> str:
+    """A key of what replaces the role and its policies (their path), for the attachments' logical names.
+
+    An attachment is replaced delete-first (pulumi-aws's DeleteBeforeReplace on RolePolicyAttachment), so
+    the OLD role, still used by the running controller, would lose each policy before the new role got
+    it. With a logical name per generation, a new role and new policies get new attachments, created
+    before anything is deleted; the old ones go at the end of `pulumi up`, after the controller has
+    rolled onto the new role."""
+    return hashlib.sha256(path.encode()).hexdigest()[:8]
 
 
 @dataclass
@@ -38,6 +50,7 @@ class ControllerRoleArgs:
     manage_instance_profiles: bool
     path: str = "/"
     permissions_boundary_arn: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 class ControllerRole(pulumi.ComponentResource):
@@ -62,8 +75,11 @@ class ControllerRole(pulumi.ComponentResource):
         )
         self.role = aws.iam.Role(
             f"{name}-role",
-            name=controller_role_name(args.cluster_name),
+            # A prefix: a replacement (a new `iam.path`) creates the new role first; the controller
+            # rolls onto it (its pods carry the role ARN as an annotation) before the old one goes.
+            name_prefix=controller_role_name_prefix(args.cluster_name),
             path=args.path,
+            tags=args.tags or None,
             permissions_boundary=args.permissions_boundary_arn,
             assume_role_policy=trust,
             description=f"Karpenter controller of EKS cluster {args.cluster_name} (IRSA)",
@@ -83,10 +99,11 @@ class ControllerRole(pulumi.ComponentResource):
             )
         )
         self.attachments = []
+        generation = attachment_generation(args.path)
         for policy in iam_documents.POLICY_NAMES:
             managed = aws.iam.Policy(
                 f"{name}-{policy}",
-                name=controller_policy_name(policy, args.cluster_name),
+                name_prefix=controller_policy_name_prefix(policy, args.cluster_name),
                 path=args.path,
                 policy=documents.apply(lambda docs, p=policy: _dump(docs[p])),  # type: ignore[misc]
                 description=f"Karpenter {policy} permissions for EKS cluster {args.cluster_name}",
@@ -94,7 +111,7 @@ class ControllerRole(pulumi.ComponentResource):
             )
             self.attachments.append(
                 aws.iam.RolePolicyAttachment(
-                    f"{name}-{policy}", role=self.role.name, policy_arn=managed.arn, opts=child
+                    f"{name}-{policy}-{generation}", role=self.role.name, policy_arn=managed.arn, opts=child
                 )
             )
         self.role_arn = self.role.arn

@@ -1,6 +1,7 @@
-"""Fargate for the system pods: the pod execution role, ONE Fargate profile with every selector (EKS
-creates a cluster's profiles one at a time, so one profile is both faster and race-free), and, in
-create mode, the CoreDNS add-on configured for Fargate once that profile exists."""
+"""Fargate for the system pods: the pod execution role, the core Fargate profile (Karpenter's controller
+and CoreDNS, with fixed selectors), a second profile for `karpenter.fargateNamespaces` created after it
+(EKS creates a cluster's profiles one at a time), and, in create mode, the CoreDNS add-on configured for
+Fargate once the core profile exists."""
 
 from __future__ import annotations
 
@@ -13,20 +14,32 @@ import pulumi_aws as aws
 
 from components import iam_documents
 from components.aws_context import AwsContext
-from components.naming import IAM_ROLE_NAME_MAX, bounded_name
+from components.naming import IAM_ROLE_NAME_PREFIX_MAX, bounded_prefix
+from components.node_identity import STABLE_IDENTITY
 
 FARGATE_LABEL = {"fargate": "enabled"}
 COREDNS_LABEL = {"k8s-app": "kube-dns"}
 
 
-def fargate_selectors(namespace: str, extra_namespaces: list[str], core_dns: bool) -> list[dict[str, object]]:
-    """Pods labelled `fargate: enabled` in the controller's (and extra) namespaces; CoreDNS if asked."""
-    selectors: list[dict[str, object]] = [
-        {"namespace": ns, "labels": dict(FARGATE_LABEL)} for ns in [namespace, *extra_namespaces]
-    ]
+def fargate_selectors(namespace: str, core_dns: bool) -> list[dict[str, object]]:
+    """The core profile: pods labelled `fargate: enabled` in the controller's namespace; CoreDNS if asked.
+    Nothing else, so no other config key can replace the profile Karpenter and cluster DNS run on."""
+    selectors: list[dict[str, object]] = [{"namespace": namespace, "labels": dict(FARGATE_LABEL)}]
     if core_dns:
         selectors.append({"namespace": "kube-system", "labels": dict(COREDNS_LABEL)})
     return selectors
+
+
+def extra_selectors(extra_namespaces: list[str]) -> list[dict[str, object]]:
+    """The second profile: pods labelled `fargate: enabled` in `karpenter.fargateNamespaces`."""
+    return [{"namespace": ns, "labels": dict(FARGATE_LABEL)} for ns in extra_namespaces]
+
+
+def _selector_args(selectors: list[dict[str, object]]) -> list[aws.eks.FargateProfileSelectorArgs]:
+    return [
+        aws.eks.FargateProfileSelectorArgs(namespace=str(s["namespace"]), labels=s["labels"])  # type: ignore[arg-type]
+        for s in selectors
+    ]
 
 
 COREDNS_FARGATE_CONFIGURATION = {"computeType": "Fargate"}
@@ -44,6 +57,7 @@ class FargateArgs:
     manage_core_dns_addon: bool = True
     path: str = "/"
     permissions_boundary_arn: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
     wait_for: Sequence[pulumi.Resource] = ()
     """What Fargate pods need before they start (the private subnets' NAT and routes): they are then
     deleted only after the profile, so the controller keeps AWS access while it drains nodes."""
@@ -51,6 +65,11 @@ class FargateArgs:
 
 class Fargate(pulumi.ComponentResource):
     profile: aws.eks.FargateProfile
+    """The core profile: Karpenter's controller and CoreDNS."""
+    profiles: list[aws.eks.FargateProfile]
+    """Every profile, in creation order. EKS creates one Fargate profile of a cluster at a time (a second
+    create while one is CREATING fails), so each waits for the previous one: a profile added later must
+    depend on `profiles[-1]`."""
     pod_execution_role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: FargateArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -58,8 +77,11 @@ class Fargate(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{name}-pod-execution",
-            name=bounded_name(f"KarpenterFargate-{args.cluster_name}", IAM_ROLE_NAME_MAX),
+            # The profiles name this role: replacing it would replace them (stopping Karpenter and CoreDNS),
+            # so its identity never changes once created (as the node role's, see STABLE_IDENTITY).
+            name_prefix=bounded_prefix(f"KarpenterFargate-{args.cluster_name}", IAM_ROLE_NAME_PREFIX_MAX),
             path=args.path,
+            tags=args.tags or None,
             permissions_boundary=args.permissions_boundary_arn,
             assume_role_policy=pulumi.Output.all(args.aws.partition, args.aws.account_id).apply(
                 lambda v: json.dumps(
@@ -72,7 +94,7 @@ class Fargate(pulumi.ComponentResource):
                 )
             ),
             description=f"Fargate pod execution role of EKS cluster {args.cluster_name}",
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=STABLE_IDENTITY),
         )
         attachment = aws.iam.RolePolicyAttachment(
             f"{name}-pod-execution",
@@ -89,12 +111,22 @@ class Fargate(pulumi.ComponentResource):
             # profile of the same name, so the replacement must get a new one before the old goes.
             pod_execution_role_arn=role.arn,
             subnet_ids=args.private_subnet_ids,
-            selectors=[
-                aws.eks.FargateProfileSelectorArgs(namespace=str(s["namespace"]), labels=s["labels"])  # type: ignore[arg-type]
-                for s in fargate_selectors(args.namespace, args.extra_namespaces, args.core_dns_on_fargate)
-            ],
+            selectors=_selector_args(fargate_selectors(args.namespace, args.core_dns_on_fargate)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment, *args.wait_for]),
         )
+        self.profiles = [self.profile]
+        if args.extra_namespaces:
+            self.profiles.append(
+                aws.eks.FargateProfile(
+                    f"{name}-extra-namespaces",
+                    cluster_name=args.cluster,
+                    pod_execution_role_arn=role.arn,
+                    subnet_ids=args.private_subnet_ids,
+                    selectors=_selector_args(extra_selectors(args.extra_namespaces)),
+                    # One profile at a time per cluster: after the core profile.
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[self.profiles[-1]]),
+                )
+            )
         if args.core_dns_on_fargate and args.manage_core_dns_addon:
             aws.eks.Addon(
                 f"{name}-coredns",

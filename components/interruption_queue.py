@@ -4,28 +4,42 @@ interruption, rebalance, instance state change, AWS Health, capacity-reservation
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
 from components import iam_documents
-from components.naming import EVENT_RULE_NAME_MAX, SQS_QUEUE_NAME_MAX, bounded_name
+from components.naming import (
+    EVENT_RULE_NAME_PREFIX_MAX,
+    SQS_QUEUE_NAME_MAX,
+    SQS_QUEUE_NAME_PREFIX_MAX,
+    bounded_name,
+    bounded_prefix,
+)
 
 
 def queue_name(cluster_name: str) -> str:
-    """Upstream names the queue after the cluster; SQS allows 80 characters."""
+    """The name upstream (and a hand-made Karpenter) gives the queue: the cluster's name."""
     return bounded_name(cluster_name, SQS_QUEUE_NAME_MAX)
 
 
-def rule_name(cluster_name: str, key: str) -> str:
-    """Unique per cluster, so two clusters in one account and region never share a rule."""
-    return bounded_name(f"karpenter-{cluster_name}-{key}", EVENT_RULE_NAME_MAX)
+def queue_name_prefix(cluster_name: str) -> str:
+    """A prefix, never the exact name: SQS CreateQueue returns an existing queue of the same name and
+    attributes instead of failing, so a fixed name could take over (and later delete) a queue made by
+    hand; a prefix also makes a replacement create the new queue first."""
+    return bounded_prefix(f"Karpenter-{cluster_name}", SQS_QUEUE_NAME_PREFIX_MAX)
+
+
+def rule_name_prefix(cluster_name: str, key: str) -> str:
+    """Within EventBridge's 38-character prefix limit (a digest keeps long names unique)."""
+    return bounded_prefix(f"Karpenter-{cluster_name}-{key}", EVENT_RULE_NAME_PREFIX_MAX)
 
 
 @dataclass
 class InterruptionQueueArgs:
     cluster_name: str
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 class InterruptionQueue(pulumi.ComponentResource):
@@ -42,7 +56,8 @@ class InterruptionQueue(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.queue = aws.sqs.Queue(
             f"{name}-queue",
-            name=queue_name(args.cluster_name),
+            name_prefix=queue_name_prefix(args.cluster_name),
+            tags=args.tags or None,
             message_retention_seconds=300,
             sqs_managed_sse_enabled=True,
             opts=child,
@@ -57,7 +72,7 @@ class InterruptionQueue(pulumi.ComponentResource):
         for key, pattern in iam_documents.INTERRUPTION_RULES.items():
             rule = aws.cloudwatch.EventRule(
                 f"{name}-{key}",
-                name=rule_name(args.cluster_name, key),
+                name_prefix=rule_name_prefix(args.cluster_name, key),
                 description=f"Karpenter interruption handling for {args.cluster_name}: {key}",
                 event_pattern=json.dumps(pattern),
                 opts=child,
@@ -67,7 +82,7 @@ class InterruptionQueue(pulumi.ComponentResource):
                     f"{name}-{key}",
                     rule=rule.name,
                     arn=self.queue.arn,
-                    target_id="KarpenterInterruptionQueueTarget",
+                    # target_id auto-named: a new rule gets its target before the old rule goes.
                     opts=child,
                 )
             )

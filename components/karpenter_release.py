@@ -16,6 +16,24 @@ from config.models import KarpenterConfig
 
 CHART_REPOSITORY = "oci://public.ecr.aws/karpenter"
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
+ROLE_POD_ANNOTATION = "karpenter-eks.dev/controller-role-arn"
+"""IRSA injects AWS_ROLE_ARN into a pod when it is created; a new service-account annotation alone does
+not restart the controller, which would keep using the old (soon deleted) role. The role ARN in the pod
+template makes a role change roll the controller."""
+FARGATE_SCHEDULER = "fargate-scheduler"
+CRD_NAMESPACE = "kube-system"
+"""Where the `karpenter-crd` release (its Helm record) lives: a namespace this stack never deletes and
+no config key changes. Its CRDs are cluster-scoped and reference no namespace (the 1.14.1 CRDs have no
+conversion webhook), so the release never depends on the controller's namespace."""
+
+
+@dataclass(frozen=True)
+class ChartCredentials:
+    """Registry login for the OCI chart pulls (pulumi-kubernetes logs in with these through a temporary
+    credential store, ignoring a stale token in Docker's or Helm's)."""
+
+    username: pulumi.Input[str]
+    password: pulumi.Input[str]
 
 
 def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -53,6 +71,11 @@ def controller_values(
         },
         # The Fargate profile selects these pods.
         "podLabels": dict(FARGATE_LABEL),
+        "podAnnotations": {ROLE_POD_ANNOTATION: role_arn},
+        # Pods created right after a profile turns ACTIVE can miss the Fargate admission webhook and wait
+        # forever for default-scheduler (karpenter-provider-aws #7455); naming the Fargate scheduler
+        # removes that race.
+        "schedulerName": FARGATE_SCHEDULER,
         # The VPC resolver: the controller never waits for CoreDNS (which may itself wait for nodes).
         "dnsPolicy": "Default",
         "replicas": config.replicas,
@@ -67,14 +90,21 @@ def release_args(
     version: str,
     namespace: pulumi.Input[str],
     values: pulumi.Input[Mapping[str, Any]],
+    repository: str = CHART_REPOSITORY,
+    credentials: ChartCredentials | None = None,
     **extra: Any,
 ) -> k8s.helm.v3.ReleaseArgs:
     return k8s.helm.v3.ReleaseArgs(
         name=chart,
-        chart=f"{CHART_REPOSITORY}/{chart}",
+        chart=f"{repository.rstrip('/')}/{chart}",
         version=version,
         namespace=namespace,
         values=values,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(
+            username=credentials.username, password=pulumi.Output.secret(credentials.password)
+        )
+        if credentials
+        else None,
         atomic=True,
         cleanup_on_fail=True,
         timeout=600,
@@ -91,6 +121,8 @@ class KarpenterReleaseArgs:
     controller_role_arn: pulumi.Input[str]
     config: KarpenterConfig
     wait_for: Sequence[pulumi.Resource]
+    chart_repository: str = CHART_REPOSITORY
+    chart_credentials: ChartCredentials | None = None
     """What must exist before the controller starts: the active Fargate profile, the controller role's
     policy attachments, the queue policy and rules (the queue itself comes in through the values)."""
 
@@ -112,8 +144,14 @@ class KarpenterRelease(pulumi.ComponentResource):
         )
         self.crds = k8s.helm.v3.Release(
             f"{name}-crd",
-            release_args("karpenter-crd", cfg.version, self.namespace.metadata.name, {}),
-            opts=pulumi.ResourceOptions(parent=self),
+            release_args(
+                "karpenter-crd", cfg.version, CRD_NAMESPACE, {}, args.chart_repository, args.chart_credentials
+            ),
+            # A Release is replaced when its namespace changes (pulumi-kubernetes helm_release.go), and
+            # replacing this one deletes the CRDs and with them every NodePool, EC2NodeClass and NodeClaim
+            # (every Karpenter node). Stacks deployed before CRD_NAMESPACE keep the release where it is
+            # (the controller's namespace); see README "Changing a running stack".
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["namespace"]),
         )
         values = pulumi.Output.all(args.cluster_endpoint, args.queue_name, args.controller_role_arn).apply(
             lambda v: controller_values(
@@ -127,7 +165,21 @@ class KarpenterRelease(pulumi.ComponentResource):
         self.controller = k8s.helm.v3.Release(
             f"{name}-controller",
             # CRDs belong to the karpenter-crd release: Helm never upgrades a chart's crds/ folder.
-            release_args("karpenter", cfg.version, self.namespace.metadata.name, values, skip_crds=True),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.crds, *args.wait_for]),
+            release_args(
+                "karpenter",
+                cfg.version,
+                self.namespace.metadata.name,
+                values,
+                args.chart_repository,
+                args.chart_credentials,
+                skip_crds=True,
+            ),
+            # A namespace change replaces the release: delete first, so two controllers never run at once
+            # (the NodePools and EC2NodeClasses wait for it through depends_on only, without property
+            # dependencies, so the engine keeps them: it replaces dependents of a delete-first
+            # replacement only when their inputs depend on it).
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.crds, *args.wait_for], delete_before_replace=True
+            ),
         )
         self.register_outputs({"status": self.controller.status})

@@ -22,3 +22,25 @@ def bounded_name(base: str, max_len: int) -> str:
         return base
     digest = hashlib.sha256(base.encode()).hexdigest()[:8]
     return f"{base[: max_len - 9].rstrip('-_')}-{digest}"
+
+
+# pulumi-aws creates a `namePrefix` name as the prefix plus a 26-character unique suffix
+# (terraform-plugin-sdk id.PrefixedUniqueId), so a prefix may take the type's limit minus 26: the
+# provider documents 38 for IAM roles and EventBridge rules.
+UNIQUE_SUFFIX_LENGTH = 26
+IAM_ROLE_NAME_PREFIX_MAX = IAM_ROLE_NAME_MAX - UNIQUE_SUFFIX_LENGTH
+IAM_POLICY_NAME_PREFIX_MAX = IAM_POLICY_NAME_MAX - UNIQUE_SUFFIX_LENGTH
+INSTANCE_PROFILE_NAME_PREFIX_MAX = 128 - UNIQUE_SUFFIX_LENGTH
+SQS_QUEUE_NAME_PREFIX_MAX = SQS_QUEUE_NAME_MAX - UNIQUE_SUFFIX_LENGTH
+EVENT_RULE_NAME_PREFIX_MAX = EVENT_RULE_NAME_MAX - UNIQUE_SUFFIX_LENGTH
+
+STACK_TAG = "karpenter-eks/stack"
+"""Tag (value `<project>/<stack>`) on the roles, instance profile and queue a stack creates, so a lookup
+tells this stack's resources from ones made by hand."""
+
+
+def bounded_prefix(base: str, max_len: int) -> str:
+    """A `namePrefix`: `base-` within `max_len` (shortened with a digest as `bounded_name` does). With a
+    prefix the provider picks a new unique name for every new resource, so a replacement creates the new
+    resource before deleting the old one, and two stacks never ask for the same name."""
+    return bounded_name(base.rstrip("-_"), max_len - 1) + "-"

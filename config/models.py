@@ -180,9 +180,10 @@ class ClusterConfig(Model):
         default=True,
         description="Expose the API server endpoint publicly (create mode). Private access is always on.",
     )
-    public_access_cidrs: Annotated[list[ipaddress.IPv4Network], Field(min_length=1)] = Field(
-        default=[ipaddress.IPv4Network("0.0.0.0/0")],
-        description="Networks allowed to reach the public endpoint (create mode).",
+    public_access_cidrs: Annotated[list[ipaddress.IPv4Network], Field(min_length=1)] | None = Field(
+        default=None,
+        description="Networks allowed to reach the public endpoint (create mode), only with "
+        "`endpointPublicAccess: true`. Unset: 0.0.0.0/0 when the endpoint is public.",
     )
     vpc: VpcConfig | None = Field(
         default=None, description="The VPC to create (create mode only; defaults apply when unset)."
@@ -196,6 +197,26 @@ class ClusterConfig(Model):
         "Leave out a principal that already has an entry (in create mode, the one running `pulumi up`: "
         "EKS gives the cluster creator one), or EKS refuses the duplicate.",
     )
+
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def _cidrs_need_public_access(
+        cls, cidrs: list[ipaddress.IPv4Network] | None, info: ValidationInfo
+    ) -> list[ipaddress.IPv4Network] | None:
+        # pulumi-eks throws "`publicAccessCidrs` can only be set when `endpointPublicAccess` is true"
+        # (nodejs/eks/cluster/cluster.ts, the control plane's vpcConfig).
+        if cidrs is not None and info.data.get("endpoint_public_access") is False:
+            raise ValueError(
+                "only applies to a public endpoint; remove it, or set cluster.endpointPublicAccess: true"
+            )
+        return cidrs
+
+    @property
+    def effective_public_access_cidrs(self) -> list[str] | None:
+        """What pulumi-eks gets: the CIDRs (default 0.0.0.0/0) with a public endpoint, else nothing."""
+        if not self.endpoint_public_access:
+            return None
+        return [str(c) for c in self.public_access_cidrs or [ipaddress.IPv4Network("0.0.0.0/0")]]
 
     @model_validator(mode="after")
     def _mode_sections(self) -> ClusterConfig:
@@ -236,11 +257,22 @@ class IamConfig(Model):
         "controller policy omits the instance-profile create/tag/add-role/remove-role/delete statements. "
         "true: upstream role-based mode (`spec.role`), Karpenter creates profiles, full statements.",
     )
-    create_spot_service_linked_role: bool = Field(
-        default=False,
-        description="Create the EC2 Spot service-linked role (`AWSServiceRoleForEC2Spot`). Leave false "
-        "if the account has ever launched Spot: creating it again fails.",
+    spot_service_linked_role: Literal["ensure", "create", "skip"] = Field(
+        default="ensure",
+        description="The EC2 Spot service-linked role (`AWSServiceRoleForEC2Spot`) Spot NodePools need. "
+        "`ensure`: look it up and create it only when the account lacks it. `create`: always create it "
+        "(fails if it exists). `skip`: never. Created or not, this stack never deletes it (account-wide).",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "createSpotServiceLinkedRole" in data:
+            raise ValueError(
+                "createSpotServiceLinkedRole was replaced by spotServiceLinkedRole: remove it (the default "
+                "`ensure` creates the role only when the account lacks it; `skip` never creates it)"
+            )
+        return data
 
 
 class ControllerResources(Model):
@@ -257,6 +289,7 @@ PROGRAM_OWNED_HELM_VALUES = (
     "serviceAccount.annotations.eks.amazonaws.com/role-arn",
     "podLabels.fargate",
     "dnsPolicy",
+    "schedulerName",
 )
 """Helm value paths the program sets from the stack itself (IRSA trusts the service account by name,
 the Fargate profile selects the pod label, ...): a `helmValues` override would silently break them."""
@@ -292,10 +325,30 @@ class KarpenterConfig(Model):
         description="How the controller gets AWS credentials. Only `irsa` works on Fargate: the EKS Pod "
         "Identity agent is a DaemonSet and never runs on Fargate.",
     )
-    fargate_namespaces: Annotated[list[K8sName], Field(max_length=3), AfterValidator(unique)] = Field(
+    fargate_namespaces: Annotated[list[K8sName], Field(max_length=5), AfterValidator(unique)] = Field(
         default=[],
-        description="More namespaces (up to 3: a Fargate profile takes 5 selectors) whose pods labelled "
-        "`fargate: enabled` run on the Fargate profile.",
+        description="More namespaces (up to 5: a Fargate profile takes 5 selectors) whose pods labelled "
+        "`fargate: enabled` run on Fargate. They get their own Fargate profile, so changing this list "
+        "never touches the profile Karpenter and CoreDNS run on.",
+    )
+    chart_repository: (
+        Annotated[
+            str,
+            StringConstraints(
+                pattern=hinted(
+                    r"^oci://[a-z0-9.-]+(:\d+)?(/[a-z0-9._/-]+)?$",
+                    "an OCI "
+                    "repository such as oci://123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/karpenter",
+                )
+            ),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="OCI repository holding the `karpenter` and `karpenter-crd` charts (a mirror). Unset: "
+        "Karpenter's public ECR (`oci://public.ecr.aws/karpenter`), pulled with a fresh public ECR token; "
+        "required in aws-cn and aws-us-gov, which cannot get one. A private ECR mirror is pulled with "
+        "an ECR token of the stack's account; other registries with Helm's own credentials.",
     )
     core_dns_on_fargate: bool | None = Field(
         default=None,
@@ -358,8 +411,8 @@ class KarpenterConfig(Model):
         if owned:
             raise ValueError(
                 f"may not set, remove or replace {', '.join(owned)}: the program sets them from the stack "
-                "(cluster, queue, IRSA service account, Fargate label, DNS policy); change the stack keys "
-                "instead"
+                "(cluster, queue, IRSA service account, Fargate label, DNS policy, Fargate scheduler); "
+                "change the stack keys instead"
             )
         return values
 
@@ -432,6 +485,18 @@ class StackConfig(Model):
             raise ValueError(
                 f"region {self.region} is in partition {partition}, but these ARNs are not: "
                 + ", ".join(wrong)
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _chart_mirror_outside_aws(self) -> StackConfig:
+        partition = region_partition(self.region)
+        if partition != "aws" and self.karpenter.chart_repository is None:
+            raise ValueError(
+                f"karpenter.chartRepository is required in region {self.region} (partition {partition}): "
+                "Karpenter's charts are on public ECR, whose pull token is issued only in the aws partition "
+                "(us-east-1). Copy the karpenter and karpenter-crd charts to a registry this partition "
+                "reaches (e.g. ECR: helm pull, then helm push) and name it here"
             )
         return self
 

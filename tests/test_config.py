@@ -205,7 +205,7 @@ def test_defaults_come_from_the_models(dev_values: dict[str, Any]) -> None:
     assert cfg.karpenter.namespace == "karpenter"
     assert cfg.karpenter.identity == "irsa"
     assert cfg.iam.karpenter_manages_instance_profiles is False
-    assert cfg.iam.create_spot_service_linked_role is False
+    assert cfg.iam.spot_service_linked_role == "ensure"
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

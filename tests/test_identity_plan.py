@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.controller_role import controller_policy_name, controller_role_name
-from components.interruption_queue import queue_name, rule_name
-from components.naming import bounded_name
-from components.node_identity import node_role_name
+from components.controller_role import controller_policy_name_prefix, controller_role_name_prefix
+from components.interruption_queue import queue_name, queue_name_prefix, rule_name_prefix
+from components.naming import bounded_name, bounded_prefix
+from components.node_identity import node_role_name, node_role_name_prefix
 from tests.conftest import render
 from tools.mocks import Plan
 
@@ -56,7 +56,6 @@ def test_node_role(dev_plan: Plan) -> None:
         "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
         "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
     ]
-    assert dev_plan.by_type("aws:iam/serviceLinkedRole:ServiceLinkedRole") == []  # off by default
 
 
 def test_controller_trust_and_policies(dev_plan: Plan) -> None:
@@ -70,9 +69,9 @@ def test_controller_trust_and_policies(dev_plan: Plan) -> None:
             f"{issuer}:aud": "sts.amazonaws.com",
         }
     }
-    names = sorted(p.inputs["name"] for p in dev_plan.by_type("aws:iam/policy:Policy"))
+    names = sorted(p.inputs["namePrefix"] for p in dev_plan.by_type("aws:iam/policy:Policy"))
     assert names == sorted(
-        f"KarpenterController{p}Policy-karpenter-dev"
+        f"KarpenterController{p}Policy-karpenter-dev-"
         for p in (
             "NodeLifecycle",
             "IAMIntegration",
@@ -91,8 +90,8 @@ def test_queue_and_rules(dev_plan: Plan) -> None:
     assert queue.inputs["messageRetentionSeconds"] == 300
     assert queue.inputs["sqsManagedSseEnabled"] is True
     rules = dev_plan.by_type("aws:cloudwatch/eventRule:EventRule")
-    assert sorted(r.inputs["name"] for r in rules) == sorted(
-        f"karpenter-karpenter-dev-{k}"
+    assert sorted(r.inputs["namePrefix"] for r in rules) == sorted(
+        rule_name_prefix("karpenter-dev", k)
         for k in (
             "health",
             "spot-interruption",
@@ -117,27 +116,33 @@ def test_names_respect_aws_limits_deterministically() -> None:
     assert len(node_role_name(long_cluster)) == 64
     assert node_role_name(long_cluster) == node_role_name(long_cluster)
     assert node_role_name(long_cluster) != node_role_name("c" * 99 + "d")
-    assert len(controller_role_name(long_cluster)) <= 64
-    assert len(controller_policy_name("ResourceDiscovery", long_cluster)) <= 128
+    # Prefixes leave room for the provider's 26-character unique suffix (38 for roles and rules).
+    assert len(node_role_name_prefix(long_cluster)) == 38
+    assert len(controller_role_name_prefix(long_cluster)) <= 38
+    assert node_role_name_prefix(long_cluster) != node_role_name_prefix("c" * 99 + "d")
+    assert len(controller_policy_name_prefix("ResourceDiscovery", long_cluster)) <= 102
     assert len(queue_name(long_cluster)) <= 80
-    assert len(rule_name(long_cluster, "capacity-reservation-interruption")) <= 64
+    assert len(queue_name_prefix(long_cluster)) <= 54
+    assert len(rule_name_prefix(long_cluster, "capacity-reservation-interruption")) <= 38
     assert node_role_name("karpenter-dev") == "KarpenterNodeRole-karpenter-dev"  # short names untouched
+    assert node_role_name_prefix("karpenter-dev") == "KarpenterNodeRole-karpenter-dev-"
     assert bounded_name("x" * 70, 64).startswith("x" * 55 + "-")
+    assert bounded_prefix("x" * 70, 38).endswith("-") and len(bounded_prefix("x" * 70, 38)) == 38
 
 
 def test_long_cluster_names_render(dev_values: dict[str, Any]) -> None:
     dev_values["cluster"]["name"] = "a" * 100
     plan = render(dev_values)
     for role in plan.by_type("aws:iam/role:Role"):
-        assert len(role.inputs["name"]) <= 64
+        assert len(role.inputs["namePrefix"]) <= 38
     for rule in plan.by_type("aws:cloudwatch/eventRule:EventRule"):
-        assert len(rule.inputs["name"]) <= 64
+        assert len(rule.inputs["namePrefix"]) <= 38
 
 
 def test_switches(dev_values: dict[str, Any]) -> None:
     dev_values["iam"] = {
         "karpenterManagesInstanceProfiles": True,
-        "createSpotServiceLinkedRole": True,
+        "spotServiceLinkedRole": "create",
         "path": "/karpenter/",
         "permissionsBoundaryArn": "arn:aws:iam::123456789012:policy/boundary",
         "extraNodePolicyArns": ["arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"],
@@ -153,7 +158,7 @@ def test_switches(dev_values: dict[str, Any]) -> None:
         "AllowScopedInstanceProfileActions",
     ]
     node_class = plan.one("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")
-    assert node_class.inputs["spec"]["role"] == "KarpenterNodeRole-karpenter-dev"
+    assert node_class.inputs["spec"]["role"].startswith("KarpenterNodeRole-karpenter-dev-")
     assert "instanceProfile" not in node_class.inputs["spec"]
     for role in plan.by_type("aws:iam/role:Role"):
         assert role.inputs["path"] == "/karpenter/"
@@ -165,6 +170,9 @@ def test_china_partition_has_no_aws_commercial_arn(dev_values: dict[str, Any]) -
     dev_values["region"] = "cn-north-1"
     dev_values["cluster"]["vpc"]["availabilityZones"] = ["a", "b"]
     dev_values["cluster"]["adminAccess"] = [{"principalArn": "arn:aws-cn:iam::123456789012:role/admins"}]
+    dev_values["karpenter"]["chartRepository"] = (
+        "oci://123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/karpenter"
+    )
     plan = render(dev_values)
     text = json.dumps([r.inputs for r in plan.resources])
     assert "arn:aws:" not in text

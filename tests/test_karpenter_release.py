@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from components.fargate import fargate_selectors
+from components.fargate import extra_selectors, fargate_selectors
 from components.karpenter_release import controller_values, deep_merge
 from config.models import KarpenterConfig
 from tests.conftest import shared_file
@@ -71,6 +71,10 @@ def test_controller_values_exactly() -> None:
             },
         },
         "podLabels": {"fargate": "enabled"},
+        "podAnnotations": {
+            "karpenter-eks.dev/controller-role-arn": "arn:aws:iam::123456789012:role/KarpenterController-c1"
+        },
+        "schedulerName": "fargate-scheduler",
         "dnsPolicy": "Default",
         "replicas": 2,
         "logLevel": "info",
@@ -99,14 +103,14 @@ def test_releases_in_the_plan(dev_plan: Plan) -> None:
     assert crd.inputs["chart"] == "oci://public.ecr.aws/karpenter/karpenter-crd"
     assert controller.inputs["chart"] == "oci://public.ecr.aws/karpenter/karpenter"
     assert crd.inputs["version"] == controller.inputs["version"] == "1.14.1"
-    assert crd.inputs["namespace"] == controller.inputs["namespace"] == "karpenter"
+    assert crd.inputs["namespace"] == "kube-system"  # never the configurable controller namespace
+    assert controller.inputs["namespace"] == "karpenter"
     assert controller.inputs["skipCrds"] is True
     values = controller.inputs["values"]
-    assert values["settings"]["interruptionQueue"] == "karpenter-dev"
+    assert values["settings"]["interruptionQueue"] == dev_plan.outputs["interruptionQueueName"]
     assert values["settings"]["clusterEndpoint"].startswith("https://")
-    assert values["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"] == (
-        "arn:aws:iam::123456789012:role/KarpenterController-karpenter-dev"
-    )
+    role_arn = dev_plan.outputs["controllerRoleArn"]
+    assert values["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"] == role_arn
     # Both releases talk to the cluster through the explicit provider built from its kubeconfig.
     provider = dev_plan.one("pulumi:providers:kubernetes")
     assert crd.provider and crd.provider.startswith(provider.urn)
@@ -130,7 +134,9 @@ def test_fargate_profile(dev_plan: Plan) -> None:
 
 
 def test_fargate_selectors() -> None:
-    assert fargate_selectors("karpenter", ["observability"], core_dns=False) == [
+    assert fargate_selectors("karpenter", core_dns=False) == [
         {"namespace": "karpenter", "labels": {"fargate": "enabled"}},
-        {"namespace": "observability", "labels": {"fargate": "enabled"}},
+    ]
+    assert extra_selectors(["observability"]) == [
+        {"namespace": "observability", "labels": {"fargate": "enabled"}}
     ]

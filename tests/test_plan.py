@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from tools.mocks import Plan
@@ -44,7 +45,7 @@ def test_synth_writes_the_plan_contract(tmp_path: Path) -> None:
     assert (tmp_path / "manifests").is_dir() and (tmp_path / "iam").is_dir()
     assert any(p.name.startswith("nodepool-") for p in (tmp_path / "manifests").iterdir())
     assert (tmp_path / "manifests" / "helm-karpenter-values.yaml").exists()
-    assert any(p.name.startswith("policy-karpentercontroller") for p in (tmp_path / "iam").iterdir())
+    assert any(p.name.startswith("policy-controller-") for p in (tmp_path / "iam").iterdir())
 
 
 def test_custom_resources_use_explicit_providers(dev_plan: Plan) -> None:
@@ -66,10 +67,15 @@ def test_outputs(dev_plan: Plan) -> None:
     out = dev_plan.outputs
     assert out["clusterName"] == "karpenter-dev"
     assert "kubeconfig" in dev_plan.secret_outputs and out["kubeconfig"] == "[secret]"
-    assert out["nodeRoleArn"] == "arn:aws:iam::123456789012:role/KarpenterNodeRole-karpenter-dev"
-    assert out["instanceProfileName"] == "KarpenterNodeRole-karpenter-dev"
-    assert out["controllerRoleArn"] == "arn:aws:iam::123456789012:role/KarpenterController-karpenter-dev"
-    assert out["interruptionQueueName"] == "karpenter-dev"
+    # Prefixed names: the provider adds a 26-character unique suffix (the mocks a fixed fake one).
+    assert re.fullmatch(
+        r"arn:aws:iam::123456789012:role/KarpenterNodeRole-karpenter-dev-\d{26}", out["nodeRoleArn"]
+    )
+    assert re.fullmatch(r"KarpenterNodeRole-karpenter-dev-\d{26}", out["instanceProfileName"])
+    assert re.fullmatch(
+        r"arn:aws:iam::123456789012:role/KarpenterController-karpenter-dev-\d{26}", out["controllerRoleArn"]
+    )
+    assert re.fullmatch(r"Karpenter-karpenter-dev-\d{26}", out["interruptionQueueName"])
     assert sorted(out["nodePoolNames"]) == [
         "graviton-on-demand",
         "graviton-spot",

@@ -14,6 +14,7 @@ import contextvars
 import hashlib
 import json
 import os
+import re
 import runpy
 import sys
 from collections.abc import Mapping
@@ -54,6 +55,23 @@ class World:
     region: str = "eu-west-1"
     account_id: str = ACCOUNT_ID
     existing_clusters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    caller_arn: str | None = None
+    """Who runs `pulumi up` (getCallerIdentity's Arn). Unset: the IAM user `synth` of the account."""
+    roles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """IAM roles that exist already, by name: {"path": "/", "description": "", "tags": {}}."""
+    queues: dict[str, dict[str, str]] = field(default_factory=dict)
+    """SQS queues that exist already in the region, by name: their tags."""
+
+    def add_role(
+        self, name: str, *, path: str = "/", description: str = "", tags: dict[str, str] | None = None
+    ) -> None:
+        """An IAM role made outside this stack (by hand, by a guide's CloudFormation, by AWS)."""
+        self.roles[name] = {"path": path, "description": description, "tags": dict(tags or {})}
+
+    def role_arn(self, name: str) -> str:
+        return (
+            f"arn:{partition_of(self.region)[0]}:iam::{self.account_id}:role{self.roles[name]['path']}{name}"
+        )
 
     def add_cluster(self, name: str, *, authentication_mode: str = "API_AND_CONFIG_MAP") -> None:
         """An existing EKS cluster, as `aws eks describe-cluster` would show it."""
@@ -106,7 +124,11 @@ class FakeCloud(pulumi_mocks.Mocks):
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
         inputs = dict(args.inputs)
         typ, name = args.typ, args.name
-        physical = inputs.get("name") or name
+        # An explicit name, or the provider's name for a prefix: the prefix and a 26-character suffix.
+        prefix = inputs.get("namePrefix")
+        physical = inputs.get("name") or (
+            f"{prefix}{20251122000000000000000000 + int(_hex(name, 6), 16)}" if prefix else name
+        )
         state: dict[str, Any] = dict(inputs)
         rid = f"{name}-{_hex(typ + name, 8)}"
 
@@ -135,7 +157,7 @@ class FakeCloud(pulumi_mocks.Mocks):
             host = str(inputs.get("url", "")).removeprefix("https://")
             state["arn"] = self._arn("iam", f"oidc-provider/{host}", region=False)
         elif typ == "aws:sqs/queue:Queue":
-            qname = inputs.get("name") or name
+            qname = physical
             state |= {
                 "arn": self._arn("sqs", qname),
                 "url": f"https://sqs.{self.world.region}.amazonaws.com/{self.world.account_id}/{qname}",
@@ -205,7 +227,7 @@ class FakeCloud(pulumi_mocks.Mocks):
         if tok == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": self.world.account_id,
-                "arn": f"arn:{partition}:iam::{self.world.account_id}:user/synth",
+                "arn": self.world.caller_arn or f"arn:{partition}:iam::{self.world.account_id}:user/synth",
                 "userId": "AIDASYNTH",
                 "id": self.world.account_id,
             }
@@ -227,6 +249,65 @@ class FakeCloud(pulumi_mocks.Mocks):
             filters = {f["name"]: f["values"] for f in a.get("filters", [])}
             seed = json.dumps(filters, sort_keys=True)
             return {"ids": [f"subnet-{_hex(seed + str(i))}" for i in range(3)], "id": self.world.region}
+        if tok == "aws:iam/getRoles:getRoles":
+            pattern = re.compile(str(a.get("nameRegex") or ".*"))
+            prefix = str(a.get("pathPrefix") or "/")
+            names = sorted(
+                n for n, r in self.world.roles.items() if pattern.search(n) and r["path"].startswith(prefix)
+            )
+            return {"names": names, "arns": [self.world.role_arn(n) for n in names], "id": self.world.region}
+        if tok == "aws:iam/getRole:getRole":
+            role_name = str(a.get("name"))
+            if role_name not in self.world.roles:
+                raise Exception(f"NoSuchEntity: The role with name {role_name} cannot be found.")
+            role = self.world.roles[role_name]
+            return {
+                "name": role_name,
+                "arn": self.world.role_arn(role_name),
+                "path": role["path"],
+                "description": role["description"],
+                "tags": role["tags"],
+                "id": role_name,
+            }
+        if tok == "aws:sqs/getQueues:getQueues":
+            prefix = str(a.get("queueNamePrefix") or "")
+            urls = [
+                f"https://sqs.{self.world.region}.amazonaws.com/{self.world.account_id}/{q}"
+                for q in sorted(self.world.queues)
+                if q.startswith(prefix)
+            ]
+            return {"queueUrls": urls, "id": self.world.region}
+        if tok == "aws:sqs/getQueue:getQueue":
+            qname = str(a.get("name"))
+            if qname not in self.world.queues:
+                raise Exception(f"AWS.SimpleQueueService.NonExistentQueue: {qname}")
+            return {
+                "name": qname,
+                "arn": self._arn("sqs", qname),
+                "url": f"https://sqs.{self.world.region}.amazonaws.com/{self.world.account_id}/{qname}",
+                "tags": self.world.queues[qname],
+                "id": qname,
+            }
+        if tok == "aws:ecrpublic/getAuthorizationToken:getAuthorizationToken":
+            return {
+                "authorizationToken": "QVdTOmZha2UtdG9rZW4=",
+                "userName": "AWS",
+                "password": "fake-public-ecr-token",
+                "expiresAt": "2026-11-22T12:00:00Z",
+                "id": "us-east-1",
+            }
+        if tok == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            registry = (
+                f"{a.get('registryId') or self.world.account_id}.dkr.ecr.{self.world.region}.amazonaws.com"
+            )
+            return {
+                "authorizationToken": "QVdTOmZha2UtdG9rZW4=",
+                "userName": "AWS",
+                "password": "fake-ecr-token",
+                "proxyEndpoint": f"https://{registry}",
+                "expiresAt": "2026-11-22T12:00:00Z",
+                "id": self.world.region,
+            }
         raise NotImplementedError(f"FakeCloud has no answer for the call {tok}; add one in tools/mocks.py")
 
 
@@ -243,6 +324,8 @@ class RecordedResource:
     protect: bool
     retain_on_delete: bool
     inputs: dict[str, Any]
+    ignore_changes: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -309,6 +392,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
                 inputs=to_json_value(inputs),
+                ignore_changes=list(request.ignoreChanges),
+                delete_before_replace=bool(request.deleteBeforeReplace),
             )
         )
         return response

@@ -170,8 +170,9 @@ class ClusterConfig(Model):
         description="`create`: build a VPC and an EKS cluster. `adopt`: install on an existing cluster."
     )
     name: Annotated[str, StringConstraints(pattern=CLUSTER_NAME_PATTERN)] = Field(
-        description="EKS cluster name (created, or the existing one). Also names the IAM roles, the "
-        "interruption queue and the discovery tags."
+        description="EKS cluster name (created, or the existing one). Also the prefix of the IAM roles' "
+        "and the interruption queue's names (the provider adds a unique suffix) and the discovery tags' "
+        "value."
     )
     kubernetes_version: Annotated[str, StringConstraints(pattern=K8S_VERSION_PATTERN)] = Field(
         default="1.34", description="Kubernetes version of a created cluster (create mode only)."
@@ -194,8 +195,8 @@ class ClusterConfig(Model):
     admin_access: Annotated[list[AdminAccess], AfterValidator(_admin_list)] = Field(
         default=[],
         description="People and pipelines given access with EKS access entries (authentication mode API). "
-        "Leave out a principal that already has an entry (in create mode, the one running `pulumi up`: "
-        "EKS gives the cluster creator one), or EKS refuses the duplicate.",
+        "Leave out a principal that already has an entry: in create mode the one running `pulumi up` has "
+        "one (EKS gives the cluster creator one), and listing it (or the role of its session) is refused.",
     )
 
     @field_validator("public_access_cidrs")
@@ -240,8 +241,10 @@ class IamConfig(Model):
 
     path: Annotated[str, StringConstraints(pattern=r"^/([\x21-\x7e]{1,510}/)?$")] = Field(
         default="/",
-        description="IAM path of every role, policy and instance profile. Choose it before the first "
-        "`pulumi up`: a change replaces the roles, and their names are fixed.",
+        description="IAM path of every role, policy and instance profile. A change moves the controller's "
+        "role and policies (new ones created first, then the controller rolls onto them); the node role, "
+        "its instance profile and the Fargate pod execution role keep the path they were created with "
+        "(running nodes and Fargate profiles hold on to them), so choose it before the first `pulumi up`.",
     )
     permissions_boundary_arn: PolicyArn | None = Field(
         default=None, description="Permissions boundary set on every role this stack creates."

@@ -30,7 +30,7 @@ stack_tags = {STACK_TAG: f"{pulumi.get_project()}/{pulumi.get_stack()}"}
 
 # Refusals that need the live account, before anything else is registered.
 if cfg.cluster.mode == "create":
-    preflight.check_caller_not_listed(cfg.cluster.admin_access, aws_provider)
+    preflight.check_caller_not_listed(name, cfg.cluster.admin_access, aws_provider)
 else:
     preflight.check_no_foreign_karpenter(name, stack_tags[STACK_TAG], aws_provider)
 

@@ -62,9 +62,17 @@ def caller_admin_conflicts(caller_arn: str, admin_access: Sequence[AdminAccess])
     return problems
 
 
-def check_caller_not_listed(admin_access: Sequence[AdminAccess], provider: aws.Provider) -> None:
-    """Create mode: refuse an adminAccess entry for the caller (known at preview: a plain lookup)."""
-    identity = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider))
+def check_caller_not_listed(
+    cluster_name: str, admin_access: Sequence[AdminAccess], provider: aws.Provider
+) -> None:
+    """Create mode, first `pulumi up`: refuse an adminAccess entry for the caller, who is about to become
+    the cluster's creator (plain lookups, known at preview). Once the cluster exists the creator is
+    whoever ran the first `pulumi up`, and a pipeline listed in adminAccess may run the later ones: its
+    entry is then this stack's own, so the check does not apply."""
+    opts = pulumi.InvokeOptions(provider=provider)
+    if cluster_name in (aws.eks.get_clusters(opts=opts).names or []):
+        return
+    identity = aws.get_caller_identity(opts=opts)
     problems = caller_admin_conflicts(identity.arn, admin_access)
     if problems:
         raise ConfigError(problems)

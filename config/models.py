@@ -195,8 +195,8 @@ class ClusterConfig(Model):
     admin_access: Annotated[list[AdminAccess], AfterValidator(_admin_list)] = Field(
         default=[],
         description="People and pipelines given access with EKS access entries (authentication mode API). "
-        "Leave out a principal that already has an entry: in create mode the one running `pulumi up` has "
-        "one (EKS gives the cluster creator one), and listing it (or the role of its session) is refused.",
+        "Leave out a principal that already has an entry: the cluster's creator has one (EKS gives it), so "
+        "in create mode listing whoever runs the first `pulumi up` (or the role of its session) is refused.",
     )
 
     @field_validator("public_access_cidrs")
@@ -494,7 +494,8 @@ class StackConfig(Model):
     @model_validator(mode="after")
     def _chart_mirror_outside_aws(self) -> StackConfig:
         partition = region_partition(self.region)
-        if partition != "aws" and self.karpenter.chart_repository is None:
+        repository = self.karpenter.chart_repository or ""
+        if partition != "aws" and (not repository or repository.startswith("oci://public.ecr.aws/")):
             raise ValueError(
                 f"karpenter.chartRepository is required in region {self.region} (partition {partition}): "
                 "Karpenter's charts are on public ECR, whose pull token is issued only in the aws partition "

@@ -274,6 +274,16 @@ def test_listing_the_caller_user_is_refused_and_others_pass() -> None:
     render(values, World(region="eu-west-1", caller_arn="arn:aws:iam::123456789012:user/ops/carol"))
 
 
+def test_a_listed_pipeline_may_update_the_cluster_it_did_not_create() -> None:
+    """Day 2: the cluster exists (someone else created it); the pipeline's entry is this stack's own."""
+    world = World(
+        region="eu-west-1",
+        caller_arn="arn:aws:sts::123456789012:assumed-role/platform-admins/github-actions",
+    )
+    world.add_cluster("karpenter-dev", authentication_mode="API")
+    render(stack_values("dev"), world)
+
+
 # -- 7. chart pulls ---------------------------------------------------------------------------------
 
 
@@ -295,6 +305,8 @@ def test_a_partition_without_public_ecr_needs_a_mirror() -> None:
     )
     with pytest.raises(RunError, match=r"karpenter\.chartRepository is required in region cn-north-1"):
         render(values)
+    with pytest.raises(RunError, match=r"karpenter\.chartRepository is required"):
+        render(changed(values, karpenter__chartRepository="oci://public.ecr.aws/karpenter"))
     mirror = "oci://123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/karpenter"
     plan = render(changed(values, karpenter__chartRepository=mirror))
     crd = plan.one("kubernetes:helm.sh/v3:Release", "karpenter-crd")

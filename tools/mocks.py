@@ -245,6 +245,8 @@ class FakeCloud(pulumi_mocks.Mocks):
             if found is None:
                 raise Exception(f"ResourceNotFoundException: No cluster found for name: {a.get('name')}.")
             return dict(found) | {"id": found["name"]}
+        if tok == "aws:eks/getClusters:getClusters":
+            return {"names": sorted(self.world.existing_clusters), "id": self.world.region}
         if tok == "aws:ec2/getSubnets:getSubnets":
             filters = {f["name"]: f["values"] for f in a.get("filters", [])}
             seed = json.dumps(filters, sort_keys=True)

@@ -150,8 +150,12 @@ class KarpenterRelease(pulumi.ComponentResource):
             # A Release is replaced when its namespace changes (pulumi-kubernetes helm_release.go), and
             # replacing this one deletes the CRDs and with them every NodePool, EC2NodeClass and NodeClaim
             # (every Karpenter node). Stacks deployed before CRD_NAMESPACE keep the release where it is
-            # (the controller's namespace); see README "Changing a running stack".
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["namespace"]),
+            # (the controller's namespace); see README "Changing a running stack". On those stacks the
+            # release's Helm record lives in that namespace, so destroy removes the release before the
+            # namespace (depends_on; a dependency without inputs never replaces it).
+            opts=pulumi.ResourceOptions(
+                parent=self, ignore_changes=["namespace"], depends_on=[self.namespace]
+            ),
         )
         values = pulumi.Output.all(args.cluster_endpoint, args.queue_name, args.controller_role_arn).apply(
             lambda v: controller_values(

@@ -239,6 +239,10 @@ def test_a_namespace_move_never_replaces_the_crds_and_stops_the_controller_first
     assert crd.inputs == before.inputs and crd.inputs["namespace"] == "kube-system"
     # Stacks deployed with the CRD release elsewhere keep it there: a namespace change would replace it.
     assert "namespace" in crd.ignore_changes
+    # Destroy removes it before the namespace, where older stacks keep its Helm record.
+    namespace = plan.one("kubernetes:core/v1:Namespace")
+    assert namespace.urn in crd.dependencies
+    assert all(namespace.urn not in urns for urns in crd.property_dependencies.values())
     controller = plan.one("kubernetes:helm.sh/v3:Release", "karpenter-controller")
     assert controller.inputs["namespace"] == "karpenter-system"
     assert controller.delete_before_replace  # never two controllers at once

@@ -148,6 +148,38 @@ def test_the_node_identity_is_never_replaced(dev_plan: Plan, prod_plan: Plan) ->
             assert sorted(set(replacing) - set(r.ignore_changes)) == [], r.name
 
 
+def with_ignored_changes(old: dict[str, Any], new: dict[str, Any], ignore: list[str]) -> dict[str, Any]:
+    """The inputs the engine diffs (pulumi/pulumi processIgnoreChanges, top-level paths): an ignored
+    input keeps its old value, or is dropped when it had none."""
+    out = dict(new)
+    for key in ignore:
+        if key in old:
+            out[key] = old[key]
+        else:
+            out.pop(key, None)
+    return out
+
+
+def test_stacks_deployed_with_fixed_names_keep_their_node_identity(dev_plan: Plan) -> None:
+    """Migration: the previous version named these resources itself (`name`, no prefix). With the new
+    inputs and their ignore_changes, nothing that would replace them differs."""
+    rules = replacement_rules()
+    legacy = {
+        "nodes-role": {"name": "KarpenterNodeRole-karpenter-dev", "path": "/"},
+        "nodes-profile": {"name": "KarpenterNodeRole-karpenter-dev", "path": "/"},
+        "fargate-pod-execution": {"name": "KarpenterFargate-karpenter-dev", "path": "/"},
+    }
+    for name, old_inputs in legacy.items():
+        [r] = [
+            r
+            for r in dev_plan.resources
+            if r.name == name and r.type.startswith(("aws:iam/role:", "aws:iam/instanceProfile:"))
+        ]
+        new_inputs = with_ignored_changes(old_inputs, r.inputs, r.ignore_changes)
+        assert new_inputs["name"] == old_inputs["name"] and "namePrefix" not in new_inputs
+        assert [p for p in rules[r.type]["replaceOn"] if _value(old_inputs, p) != _value(new_inputs, p)] == []
+
+
 def test_changing_iam_path_replaces_nothing_delete_first(dev_plan: Plan) -> None:
     values = changed(stack_values("dev"), iam__path="/karpenter/")
     new = render(values, stack="dev")

@@ -140,6 +140,10 @@ pools = NodePools(
     on_cluster,
 )
 
+# --- add-ons: storage (EBS gp3, EFS, S3) ---
+
+# --- add-ons: load balancer controller and Portainer ---
+
 pulumi.export("clusterName", cluster.name)
 pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("nodeRoleArn", nodes.role_arn)

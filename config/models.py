@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from config.addons import AddonsConfig
 from config.base import Model, hinted, unique
 from config.nodepools import NodeClassConfig, NodePoolList
 
@@ -411,6 +412,11 @@ class StackConfig(Model):
         description="The EC2NodeClass shared by the node pools (a GPU pool gets its own copy)."
     )
     node_pools: NodePoolList = Field(description="The capacity Karpenter may buy, one entry per pool.")
+    addons: AddonsConfig = Field(
+        default=AddonsConfig(),
+        description="Optional parts of the environment (storage, load balancer controller, Portainer), each "
+        "off unless enabled.",
+    )
 
     @model_validator(mode="after")
     def _arns_in_the_region_partition(self) -> StackConfig:

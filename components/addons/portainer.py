@@ -226,7 +226,7 @@ class Portainer(pulumi.ComponentResource):
             f"{name}-admin-password",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=ADMIN_PASSWORD_SECRET, namespace=ns),
             type="Opaque",
-            string_data={"password": pulumi.Output.secret(cfg.admin_password)},
+            string_data={"password": pulumi.Output.secret(cfg.admin_password.get_secret_value())},
             opts=child,
         )
         self.release = k8s.helm.v3.Release(

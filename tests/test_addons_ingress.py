@@ -497,3 +497,19 @@ def test_the_controller_keeps_egress_until_the_alb_is_gone(full_plan: Plan) -> N
     for target in egress:
         for first in (ingress, full_plan.one(RELEASE, "lbc-release"), full_plan.one(PROFILE, "lbc-profile")):
             assert order.index(first.urn) < order.index(target.urn), (first.name, target.name)
+
+
+def test_explicit_providers_and_no_pod_identity(full_plan: Plan) -> None:
+    aws_provider = full_plan.one("pulumi:providers:aws")
+    k8s_provider = full_plan.one("pulumi:providers:kubernetes")
+    ours = [
+        r
+        for r in full_plan.resources
+        if (r.custom or r.type == "kubernetes:yaml/v2:ConfigFile") and r.name.startswith(("lbc", "portainer"))
+    ]
+    assert len(ours) == 5 + 2 + 8  # the controller's, its two CRD files, Portainer's
+    for r in ours:
+        expected = k8s_provider if r.type.startswith("kubernetes:") else aws_provider
+        assert r.provider and r.provider.startswith(expected.urn), r.name
+    # Both run on Fargate: IRSA (the controller) or no AWS identity at all (Portainer).
+    assert full_plan.by_type("aws:eks/podIdentityAssociation:PodIdentityAssociation") == []

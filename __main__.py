@@ -5,6 +5,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import preflight
+from components.addons.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
 from components.admin_access import AdminAccessArgs, AdminAccessEntries
 from components.aws_context import aws_context
 from components.cluster import AdoptArgs, Cluster, ClusterArgs, CreateArgs
@@ -158,6 +159,33 @@ pools = NodePools(
     ),
     on_cluster,
 )
+
+# --- add-ons: storage (EBS gp3, EFS, S3) ---
+
+# --- add-ons: load balancer controller and Portainer ---
+# Nothing of the Karpenter path waits for these. Portainer (components/addons/portainer.py) needs the EFS
+# file system of the storage add-ons: it is wired where the EFS component is.
+on_aws_and_cluster = pulumi.ResourceOptions(providers=[aws_provider, k8s_provider])
+lbc = None
+if cfg.addons.load_balancer_controller.enabled:
+    lbc = LoadBalancerController(
+        "lbc",
+        LoadBalancerControllerArgs(
+            cluster_name=name,
+            cluster=cluster.name,
+            aws=ctx,
+            vpc_id=cluster.vpc_id,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            pod_execution_role_arn=fargate.pod_execution_role_arn,
+            private_subnet_ids=cluster.private_subnet_ids,
+            fargate_after=fargate.profiles[-1],
+            config=cfg.addons.load_balancer_controller,
+            path=cfg.iam.path,
+            permissions_boundary_arn=cfg.iam.permissions_boundary_arn,
+        ),
+        on_aws_and_cluster,
+    )
 
 pulumi.export("clusterName", cluster.name)
 pulumi.export("kubeconfig", cluster.kubeconfig)

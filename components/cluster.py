@@ -105,6 +105,8 @@ class Cluster(pulumi.ComponentResource):
     oidc_issuer: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
     private_subnet_ids: pulumi.Output[list[str]]
+    vpc_id: pulumi.Output[str]
+    """The cluster's VPC (the load balancer controller on Fargate cannot discover it from metadata)."""
     kubeconfig: pulumi.Output[str]
     identifier: pulumi.Output[str]
     """The cluster's ARN, built from partition, region, account and name (known at preview): the
@@ -179,6 +181,7 @@ class Cluster(pulumi.ComponentResource):
         self.oidc_issuer = cluster.oidc_issuer.apply(issuer_host)
         self.security_group_id = cluster.cluster_security_group_id
         self.private_subnet_ids = pulumi.Output.all(*args.network.private_subnet_ids).apply(list)
+        self.vpc_id = pulumi.Output.from_input(args.network.vpc_id)
         self.kubeconfig = pulumi.Output.secret(cluster.kubeconfig_json)
         aws.eks.Addon(
             f"{name}-pod-identity-agent",
@@ -218,6 +221,7 @@ class Cluster(pulumi.ComponentResource):
         self.security_group_id = pulumi.Output.from_input(
             args.security_group_id or field_of(vpc, "cluster_security_group_id")
         )
+        self.vpc_id = pulumi.Output.from_input(field_of(vpc, "vpc_id"))
         if args.private_subnet_ids:
             subnet_ids = list(args.private_subnet_ids)
             for subnet_id in subnet_ids:

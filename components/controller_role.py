@@ -4,7 +4,6 @@ the controller runs on Fargate, where the Pod Identity agent cannot run."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +13,12 @@ import pulumi_aws as aws
 
 from components import iam_documents
 from components.aws_context import AwsContext
-from components.naming import IAM_POLICY_NAME_PREFIX_MAX, IAM_ROLE_NAME_PREFIX_MAX, bounded_prefix
+from components.naming import (
+    IAM_POLICY_NAME_PREFIX_MAX,
+    IAM_ROLE_NAME_PREFIX_MAX,
+    attachment_generation,
+    bounded_prefix,
+)
 
 
 def controller_role_name_prefix(cluster_name: str) -> str:
@@ -24,17 +28,6 @@ def controller_role_name_prefix(cluster_name: str) -> str:
 def controller_policy_name_prefix(policy: str, cluster_name: str) -> str:
     """Upstream's `KarpenterController<Policy>Policy-<cluster>`, as a prefix within IAM's limit."""
     return bounded_prefix(f"KarpenterController{policy}Policy-{cluster_name}", IAM_POLICY_NAME_PREFIX_MAX)
-
-
-def attachment_generation(path: str) -> str:
-    """A key of what replaces the role and its policies (their path), for the attachments' logical names.
-
-    An attachment is replaced delete-first (pulumi-aws's DeleteBeforeReplace on RolePolicyAttachment), so
-    the OLD role, still used by the running controller, would lose each policy before the new role got
-    it. With a logical name per generation, a new role and new policies get new attachments, created
-    before anything is deleted; the old ones go at the end of `pulumi up`, after the controller has
-    rolled onto the new role."""
-    return hashlib.sha256(path.encode()).hexdigest()[:8]
 
 
 @dataclass

@@ -44,6 +44,12 @@ NODE_MANAGED_POLICIES: tuple[str, ...] = NODE_POLICY_NAMES
 """AWS managed policies of the node role (the config refuses them as extras)."""
 
 IRSA_AUDIENCE = "sts.amazonaws.com"
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
+"""The service-account annotation through which IRSA gives a pod its role."""
+ROLE_POD_ANNOTATION = "karpenter-eks.dev/controller-role-arn"
+"""IRSA injects AWS_ROLE_ARN into a pod when it is created; a new service-account annotation alone does
+not restart a controller, which would keep using the old (soon deleted) role. The role ARN in the pod
+template (this annotation) makes a role change roll the controller."""
 
 INTERRUPTION_RULES: dict[str, dict[str, Any]] = {
     "health": {"source": ["aws.health"], "detail-type": ["AWS Health Event"]},

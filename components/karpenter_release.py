@@ -11,15 +11,13 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import iam_documents
 from components.fargate import FARGATE_LABEL
 from config.models import KarpenterConfig
 
 CHART_REPOSITORY = "oci://public.ecr.aws/karpenter"
-IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
-ROLE_POD_ANNOTATION = "karpenter-eks.dev/controller-role-arn"
-"""IRSA injects AWS_ROLE_ARN into a pod when it is created; a new service-account annotation alone does
-not restart the controller, which would keep using the old (soon deleted) role. The role ARN in the pod
-template makes a role change roll the controller."""
+IRSA_ANNOTATION = iam_documents.IRSA_ANNOTATION
+ROLE_POD_ANNOTATION = iam_documents.ROLE_POD_ANNOTATION
 FARGATE_SCHEDULER = "fargate-scheduler"
 CRD_NAMESPACE = "kube-system"
 """Where the `karpenter-crd` release (its Helm record) lives: a namespace this stack never deletes and

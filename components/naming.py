@@ -44,3 +44,14 @@ def bounded_prefix(base: str, max_len: int) -> str:
     prefix the provider picks a new unique name for every new resource, so a replacement creates the new
     resource before deleting the old one, and two stacks never ask for the same name."""
     return bounded_name(base.rstrip("-_"), max_len - 1) + "-"
+
+
+def attachment_generation(path: str) -> str:
+    """A key of what replaces the role and its policies (their path), for the attachments' logical names.
+
+    An attachment is replaced delete-first (pulumi-aws's DeleteBeforeReplace on RolePolicyAttachment), so
+    the OLD role, still used by the running controller, would lose each policy before the new role got
+    it. With a logical name per generation, a new role and new policies get new attachments, created
+    before anything is deleted; the old ones go at the end of `pulumi up`, after the controller has
+    rolled onto the new role."""
+    return hashlib.sha256(path.encode()).hexdigest()[:8]

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from config.addons import AddonsConfig
 from config.base import Model, hinted, unique
 from config.nodepools import NodeClassConfig, NodePoolList
 
@@ -467,6 +468,11 @@ class StackConfig(Model):
         description="The EC2NodeClass shared by the node pools (a GPU pool gets its own copy)."
     )
     node_pools: NodePoolList = Field(description="The capacity Karpenter may buy, one entry per pool.")
+    addons: AddonsConfig = Field(
+        default=AddonsConfig(),
+        description="Optional parts of the environment (storage, load balancer controller, Portainer), each "
+        "off unless enabled.",
+    )
 
     @model_validator(mode="after")
     def _arns_in_the_region_partition(self) -> StackConfig:
@@ -501,6 +507,16 @@ class StackConfig(Model):
                 "Karpenter's charts are on public ECR, whose pull token is issued only in the aws partition "
                 "(us-east-1). Copy the karpenter and karpenter-crd charts to a registry this partition "
                 "reaches (e.g. ECR: helm pull, then helm push) and name it here"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _certificate_in_the_stack_region(self) -> StackConfig:
+        arn = self.addons.portainer.ingress.certificate_arn
+        if arn and arn.split(":")[3] != self.region:
+            raise ValueError(
+                f"addons.portainer.ingress.certificateArn is a certificate of region {arn.split(':')[3]}; an "
+                f"ALB takes ACM certificates of its own region ({self.region}) only"
             )
         return self
 

@@ -46,7 +46,7 @@ def test_adopt_creates_the_oidc_provider_only_when_asked() -> None:
 
 def test_adopt_discovers_subnets_by_tag_when_none_listed() -> None:
     plan = render(adopt_values())
-    profile = plan.one("aws:eks/fargateProfile:FargateProfile")
+    profile = plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-profile")
     assert len(profile.inputs["subnetIds"]) == 3
     assert [t for t in plan.by_type("aws:ec2/tag:Tag") if t.inputs["resourceId"].startswith("subnet-")] == []
 
@@ -73,11 +73,11 @@ def test_adopt_of_a_missing_cluster_fails() -> None:
 
 
 def test_adopt_leaves_coredns_where_it_runs_unless_asked(prod_plan: Plan) -> None:
-    profile = prod_plan.one("aws:eks/fargateProfile:FargateProfile")
+    profile = prod_plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-profile")
     assert profile.inputs["selectors"] == [{"namespace": "karpenter", "labels": {"fargate": "enabled"}}]
     values = stack_values("prod")
     values["karpenter"]["coreDnsOnFargate"] = True
     plan = render(values)
-    selectors = plan.one("aws:eks/fargateProfile:FargateProfile").inputs["selectors"]
+    selectors = plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-profile").inputs["selectors"]
     assert {"namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}} in selectors
     assert plan.by_type("aws:eks/addon:Addon") == []  # the existing add-on is never taken over

@@ -365,6 +365,37 @@ def test_gp3_claim_stays_pending_reports_the_events_and_still_cleans_up() -> Non
     assert "[gp3] FAILED" in result.format()
 
 
+def test_gp3_pod_whose_script_fails_stops_the_wait_with_its_exit_and_log() -> None:
+    k = gp3_cluster(bound=True)
+    failed = pod_json("smoke-gp3", GP3_NS, KARPENTER_NODE, running=False)
+    failed["status"] = {
+        "phase": "Failed",
+        "containerStatuses": [
+            {
+                "name": "check",
+                "ready": False,
+                "restartCount": 0,
+                "state": {
+                    "terminated": {"exitCode": 1, "reason": "Error", "finishedAt": "2026-11-20T09:15:10Z"}
+                },
+            }
+        ],
+    }
+    k.on("get", "pod", "smoke-gp3", answers=[failed])
+    k.on("get", "events", answers=[events_json("Pod", "smoke-gp3", GP3_NS)])
+    k.on("logs", answers=["sh: can't create /data/smoke: Permission denied\n"])
+    clock = FakeClock()
+    result = smoke_checks.check_gp3(k, opts(), clock.clock(), log)
+    assert clock.t == 10  # one poll while the claim was Pending; no waiting for the ended pod
+    assert result.problems == [
+        "claim smoke-gp3 is Bound, but a pod stopped (its script failed)",
+        "pod smoke-gp3 is Failed",
+        "  container check terminated: Error, exit code 1",
+        "  log: sh: can't create /data/smoke: Permission denied",
+    ]
+    assert k.deletes()[-1] == f"namespace/{GP3_NS}"
+
+
 def test_gp3_pod_on_a_node_karpenter_did_not_launch_fails() -> None:
     k = gp3_cluster(bound=True, karpenter=False)
     result = smoke_checks.check_gp3(k, opts(), FakeClock().clock(), log)
@@ -571,13 +602,35 @@ def test_alb_ingress_without_address_reports_the_controllers_events() -> None:
     assert k.deletes()[0] == "ingress/smoke-alb"
 
 
-def test_alb_answering_something_else_fails() -> None:
+def test_alb_answering_something_else_fails_with_the_pods_reasons() -> None:
     k = alb_cluster([ALB_HOST])
-    get, _ = http([(404, "<html>Not Found</html>")])
+    web = pod_json("smoke-alb-7d9f8b6c5-x2x7q", ALB_NS, KARPENTER_NODE, running=False)
+    web["status"]["containerStatuses"] = [
+        {
+            "image": smoke_checks.CHECK_IMAGE,
+            "name": "check",
+            "ready": False,
+            "restartCount": 0,
+            "state": {
+                "waiting": {
+                    "message": 'Back-off pulling image "public.ecr.aws/docker/library/busybox:1.36"',
+                    "reason": "ImagePullBackOff",
+                }
+            },
+        }
+    ]
+    k.on("get", "pods", "--namespace", ALB_NS, answers=[{"apiVersion": "v1", "kind": "List", "items": [web]}])
+    get, _ = http([(503, "<html>503 Service Temporarily Unavailable</html>")])
     result = smoke_checks.check_alb(k, opts(), FakeClock().clock(), log, get)
-    assert result.problems[0].startswith(
-        f"GET http://{ALB_HOST}/ did not answer with the service's page after 60s: HTTP 404"
+    assert result.problems[0] == (
+        f"GET http://{ALB_HOST}/ did not answer with the service's page after 60s: "
+        "HTTP 503 '<html>503 Service Temporarily Unavailable</html>'"
     )
+    assert (
+        '  container ImagePullBackOff: Back-off pulling image "public.ecr.aws/docker/library/busybox:1.36"'
+        in result.problems
+    )
+    assert k.deletes()[0] == "ingress/smoke-alb"
 
 
 # --- through python -m tools.smoke ---------------------------------------------------------------------

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from tools import timing
-from tools.mocks import Plan, RecordedResource
+from tools.mocks import ROOT, Plan, RecordedResource
+from tools.snapshots import stacks
 from tools.timing import Estimate
 
 P = "urn:pulumi:t::p::"
@@ -237,3 +238,16 @@ def test_durations_table_has_a_basis_for_every_entry() -> None:
     assert all(est.seconds >= 0 and est.basis for est in timing.DURATIONS.values())
     table = timing.format_durations()
     assert "| `aws:eks/fargateProfile:FargateProfile` | 180 |" in table
+
+
+def test_readme_timing_block_is_current() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert timing.readme_section() in readme, (
+        "README's timing block is stale: venv/bin/python -m tools.timing --write-readme"
+    )
+
+
+@pytest.mark.parametrize("stack", stacks())
+def test_every_stack_has_karpenter_ready_as_early_as_without_its_addons(stack: str) -> None:
+    m = timing.measure_stack(stack)
+    assert m.karpenter_ready is not None and m.karpenter_ready == m.baseline_karpenter_ready

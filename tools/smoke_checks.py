@@ -271,6 +271,24 @@ def web_manifests(namespace: str, ingress_class: str, scheme: str, token: str) -
     return [deployment, service, ingress]
 
 
+ENDED = ("Failed", "Succeeded")  # a check pod that ended will not run again (restartPolicy Never)
+
+
+class _Ended(Exception):
+    pass
+
+
+def terminated_reasons(pod: Mapping[str, Any]) -> list[str]:
+    """Why a pod's containers ended (a check's script failed: permission denied on the volume, ...)."""
+    out = []
+    for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+        ended = (cs.get("state") or {}).get("terminated") or {}
+        if ended:
+            detail = f"container {cs.get('name', '?')} terminated: {ended.get('reason', '?')}"
+            out.append(f"{detail}, exit code {ended.get('exitCode', '?')}")
+    return out
+
+
 def phase(doc: Mapping[str, Any] | None) -> str:
     return str(((doc or {}).get("status") or {}).get("phase") or "Unknown")
 
@@ -417,7 +435,14 @@ def _why_pods_wait(kubectl: Runner, namespace: str, pods: Sequence[str]) -> list
             continue
         reasons.append(f"pod {name} is {phase(doc)}")
         reasons += [f"  {r}" for r in pending_reasons({"items": [doc]})]
+        reasons += [f"  {r}" for r in terminated_reasons(doc)]
         reasons += [f"  {r}" for r in _events(kubectl, namespace, "Pod", name)]
+        if phase(doc) in ENDED:
+            try:
+                logs = kubectl.run("logs", "--namespace", namespace, name, "--tail=5").strip()
+            except SmokeError as exc:
+                logs = f"(logs unavailable: {exc})"
+            reasons += [f"  log: {line}" for line in logs.splitlines()]
     return reasons
 
 
@@ -433,16 +458,26 @@ def _claim_and_pods(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     """Wait until the claim is Bound and every pod Running; on timeout, record why not."""
 
+    ended = [False]
+
     def probe() -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
         pvc = _get(kubectl, "pvc", claim, namespace)
         if phase(pvc) != "Bound":
             return None
         docs = [_get(kubectl, "pod", p, namespace) for p in pods]
+        ended[0] = any(phase(d) in ENDED for d in docs)
+        if ended[0]:
+            raise _Ended
         if not all(pod_running(d) for d in docs):
             return None
         return pvc or {}, [d or {} for d in docs]
 
-    found = wait_for(probe, opts, clock, deadline)
+    try:
+        found = wait_for(probe, opts, clock, deadline)
+    except _Ended:
+        result.problems.append(f"claim {claim} is Bound, but a pod stopped (its script failed)")
+        result.problems += _why_pods_wait(kubectl, namespace, pods)
+        return None
     if found is None:
         pvc = _get(kubectl, "pvc", claim, namespace)
         if pvc is None:
@@ -691,6 +726,11 @@ def check_alb(
                 f"GET {url} did not answer with the service's page after {opts.timeout:g}s: "
                 + (f"HTTP {status} {body[:200]!r}" if status else f"no answer ({body})")
             )
+            try:
+                web = kubectl.get_json("pods", "--namespace", namespace, "--selector", "app=smoke-alb")
+                result.problems += [f"  {r}" for r in pending_reasons(web)]
+            except SmokeError as exc:
+                result.problems.append(f"  (pods unavailable: {exc})")
             result.problems += [f"  {r}" for r in _events(kubectl, namespace, "Ingress", "smoke-alb")]
         return result
     except SmokeError as exc:

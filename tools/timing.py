@@ -135,24 +135,29 @@ DURATIONS: dict[str, Estimate] = {
     "aws:s3/bucketVersioningV2:BucketVersioningV2": Estimate(3, _API_CALL),
     # Kubernetes
     HELM_RELEASE: Estimate(
-        90, f"1-2 min: the release waits until its workloads are ready (Helm's wait); {_FARGATE_POD}"
+        90,
+        "1-2 min: 'the provider waits until all resources are in a ready state' unless skipAwait "
+        f"(helm.v3.Release docstring); {_FARGATE_POD}",
     ),
     "kubernetes:networking.k8s.io/v1:Ingress": Estimate(
         120,
-        "estimate 2 min: pulumi-kubernetes waits for status.loadBalancer, which the load balancer "
-        "controller sets once it has created the ALB",
+        "pulumi-kubernetes waits for the backends' endpoints and for status.loadBalancer.ingress "
+        "(its Ingress docstring), which the load balancer controller sets once it has created the "
+        "ALB; estimate 2 min",
+    ),
+    "kubernetes:core/v1:Service": Estimate(
+        60,
+        "pulumi-kubernetes waits until no endpoint is 'not ready', plus 10 s for stragglers (its "
+        f"Service docstring); {_FARGATE_POD}",
     ),
     "kubernetes:apps/v1:Deployment": Estimate(60, f"pulumi-kubernetes waits for the rollout; {_FARGATE_POD}"),
-    "kubernetes:core/v1:PersistentVolumeClaim": Estimate(
-        5, "estimate: a static claim binds in seconds (a WaitForFirstConsumer claim is not awaited)"
-    ),
 }
 for _kind in (
     "core/v1:Namespace",
     "core/v1:Secret",
     "core/v1:ConfigMap",
     "core/v1:ServiceAccount",
-    "core/v1:Service",
+    "core/v1:PersistentVolumeClaim",
     "core/v1:PersistentVolume",
     "storage.k8s.io/v1:StorageClass",
     "storage.k8s.io/v1:StorageClassPatch",
@@ -164,7 +169,7 @@ for _kind in (
 ):
     DURATIONS.setdefault(
         f"kubernetes:{_kind}",
-        Estimate(2, "estimate: one API request; pulumi-kubernetes awaits no readiness for this kind"),
+        Estimate(2, "estimate: one API request (pulumi-kubernetes documents no readiness wait for it)"),
     )
 
 UNKNOWN_TYPE = Estimate(10, "no entry in DURATIONS: assumed 10 s")

@@ -412,7 +412,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     checks.add_argument(
         "--check",
         default="capacity",
-        help="comma-separated: capacity (the Deployment above), gp3, efs, s3, alb (default capacity)",
+        help="comma-separated: capacity (the inflate Deployment), gp3, efs, s3, alb (default capacity)",
     )
     checks.add_argument("--gp3-class", default="gp3", help="StorageClass of the gp3 check (default gp3)")
     checks.add_argument("--efs-class", default="efs", help="StorageClass of the efs check (default efs)")

@@ -6,6 +6,7 @@ Run it after `pulumi up`, against the real cluster (it is not part of the test s
     python -m tools.smoke --kubeconfig kubeconfig.json [--replicas 6] [--timeout 600]
         [--arch any|arm64|amd64] [--spread none|zone|capacity-type]
         [--pool NAME [--spread-constraints FILE]] [--keep]
+        [--check capacity,gp3,efs,s3,alb [--s3-claim NAME --s3-namespace NS] ...]
 
 It applies a Deployment `inflate` of pause containers that each request 1 CPU and may only run on nodes
 Karpenter launched (the `karpenter.sh/nodepool` label), waits until every replica is Running, prints each
@@ -16,9 +17,16 @@ and arm64/amd64 counts, then deletes the Deployment (unless --keep) so consolida
 `pulumi stack output spreadConstraints --json`, gives the pods the pool's own topologySpreadConstraint,
 which is how workloads get that pool's Spot/On-Demand ratio.
 
-Exit status: 0 all replicas ran on Karpenter nodes as asked, 1 timeout or unexpected placement,
-2 usage or kubectl error. Needs only `kubectl` on PATH (and whatever the kubeconfig's exec plugin needs,
-`aws` for EKS); no Python dependency beyond the standard library.
+`--check` chooses what runs (default `capacity`, the Deployment above); the add-ons' checks are opt-in:
+`gp3` (a gp3 claim bound on a Karpenter node), `efs` (an efs claim shared by two pods), `s3` (a bucket's
+claim written and read; needs --s3-claim and --s3-namespace), `alb` (an alb Ingress answering HTTP).
+Each creates its own namespace and deletes what it created, also on failure (tools/smoke_checks.py).
+The class names are arguments: --gp3-class (default gp3), --efs-class (efs), --ingress-class (alb).
+
+Exit status: 0 all replicas ran on Karpenter nodes as asked and every chosen check passed, 1 timeout,
+unexpected placement or a failed check, 2 usage or kubectl error. Needs only `kubectl` on PATH (and
+whatever the kubeconfig's exec plugin needs, `aws` for EKS); no Python dependency beyond the standard
+library.
 """
 
 from __future__ import annotations
@@ -400,7 +408,41 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--name", default=DEFAULT_NAME, help=f"Deployment name (default {DEFAULT_NAME})")
     p.add_argument("--keep", action="store_true", help="leave the Deployment (and so its nodes) running")
     p.add_argument("--kubectl", default="kubectl", help="kubectl binary (default: kubectl on PATH)")
+    checks = p.add_argument_group("checks (tools/smoke_checks.py)")
+    checks.add_argument(
+        "--check",
+        default="capacity",
+        help="comma-separated: capacity (the inflate Deployment), gp3, efs, s3, alb (default capacity)",
+    )
+    checks.add_argument("--gp3-class", default="gp3", help="StorageClass of the gp3 check (default gp3)")
+    checks.add_argument("--efs-class", default="efs", help="StorageClass of the efs check (default efs)")
+    checks.add_argument("--ingress-class", default="alb", help="IngressClass of the alb check (default alb)")
+    checks.add_argument(
+        "--alb-scheme",
+        choices=("internet-facing", "internal"),
+        default="internet-facing",
+        help="scheme of the check's ALB; internal answers only from inside the VPC (default internet-facing)",
+    )
+    checks.add_argument("--s3-claim", help="s3 check: the bucket's PersistentVolumeClaim")
+    checks.add_argument("--s3-namespace", help="s3 check: the claim's namespace")
+    checks.add_argument(
+        "--s3-run-as-user", type=int, help="s3 check: the pod's uid (default the image's, root)"
+    )
+    checks.add_argument(
+        "--check-timeout", type=float, default=600, help="seconds each add-on check may take (default 600)"
+    )
     args = p.parse_args(argv)
+    from tools.smoke_checks import CHECKS
+
+    names = [n.strip() for n in args.check.split(",") if n.strip()]
+    unknown = [n for n in names if n not in ("capacity", *CHECKS)]
+    if unknown or not names:
+        p.error(f"--check: choose from capacity, {', '.join(CHECKS)} (not {', '.join(unknown) or 'nothing'})")
+    args.checks = list(dict.fromkeys(names))
+    if "s3" in args.checks and not (args.s3_claim and args.s3_namespace):
+        p.error("--check s3 needs --s3-claim and --s3-namespace")
+    if args.check_timeout <= 0:
+        p.error("--check-timeout must be positive")
     if args.replicas < 1:
         p.error("--replicas must be at least 1")
     if args.timeout <= 0 or args.interval <= 0:
@@ -473,22 +515,8 @@ def delete(kubectl: Kubectl, args: argparse.Namespace) -> None:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        manifest = build_manifest(args)
-        if not args.kubeconfig.is_file():
-            raise SmokeError(f"kubeconfig {args.kubeconfig} does not exist")
-        kubectl = Kubectl(args.kubeconfig, args.kubectl, args.context)
-        # The cluster answers, and Karpenter's CRDs and NodePools exist.
-        node_pools = kubectl.run("get", "nodepools.karpenter.sh", "-o", "name").split()
-        if not node_pools:
-            raise SmokeError("the cluster has no NodePool: was `pulumi up` run?")
-        print(f"NodePools: {', '.join(sorted(n.split('/')[-1] for n in node_pools))}", flush=True)
-    except SmokeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
+def run_capacity(kubectl: Kubectl, args: argparse.Namespace, manifest: dict[str, Any]) -> int:
+    """The Deployment test: 0 every pod on Karpenter capacity as asked, 1 not, 2 kubectl error."""
     target = f"{args.replicas} x {args.cpu} CPU, arch {args.arch}" + (
         f", pool {args.pool}" if args.pool else ""
     )
@@ -521,9 +549,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SmokeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
     finally:
         if applied and not args.keep:
             delete(kubectl, args)
@@ -531,6 +556,64 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 f"kept deployment/{args.name} in {args.namespace} (--keep): delete it when done", flush=True
             )
+
+
+def run_addon_checks(kubectl: Kubectl, args: argparse.Namespace, http_get: Any = None) -> int:
+    """The chosen add-on checks (tools/smoke_checks.py): 0 all passed, 1 one failed."""
+    from tools import smoke_checks
+
+    names = [n for n in args.checks if n != "capacity"]
+    opts = smoke_checks.CheckOptions(
+        gp3_class=args.gp3_class,
+        efs_class=args.efs_class,
+        ingress_class=args.ingress_class,
+        alb_scheme=args.alb_scheme,
+        s3_claim=args.s3_claim,
+        s3_namespace=args.s3_namespace,
+        s3_run_as_user=args.s3_run_as_user,
+        timeout=args.check_timeout,
+        interval=args.interval,
+    )
+    results = smoke_checks.run_checks(
+        kubectl, names, opts, http_get=http_get or smoke_checks.urllib_get, log=lambda m: print(m, flush=True)
+    )
+    failed = [r.name for r in results if not r.ok]
+    left = [r.name for r in results if r.cleanup_problems]
+    if left:
+        print(f"CLEANUP INCOMPLETE in check(s) {', '.join(left)}: see the CLEANUP lines", file=sys.stderr)
+    if failed:
+        print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    print(f"OK: {', '.join(names)}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, http_get: Any = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        manifest = build_manifest(args)
+        if not args.kubeconfig.is_file():
+            raise SmokeError(f"kubeconfig {args.kubeconfig} does not exist")
+        kubectl = Kubectl(args.kubeconfig, args.kubectl, args.context)
+        # The cluster answers, and Karpenter's CRDs and NodePools exist.
+        node_pools = kubectl.run("get", "nodepools.karpenter.sh", "-o", "name").split()
+        if not node_pools:
+            raise SmokeError("the cluster has no NodePool: was `pulumi up` run?")
+        print(f"NodePools: {', '.join(sorted(n.split('/')[-1] for n in node_pools))}", flush=True)
+    except SmokeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    statuses: list[int] = []
+    try:
+        if "capacity" in args.checks:
+            statuses.append(run_capacity(kubectl, args, manifest))
+        if any(n != "capacity" for n in args.checks):
+            statuses.append(run_addon_checks(kubectl, args, http_get))
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    return max(statuses, default=0)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
     python3 tools/dev.py synth [--stack dev] [--out build/dev]   render a stack offline
     python3 tools/dev.py test                                    ruff, mypy, actionlint, pytest
     python3 tools/dev.py snapshots                               refresh snapshots/<stack>/
+    python3 tools/dev.py diff --stack dev [--base GITREF]        what a change creates, replaces, deletes
 
 Each command first creates ./venv (the virtualenv Pulumi.yaml names, so `pulumi up` uses the same one)
 and installs the pinned requirements when they changed. Standard library only: it runs before the venv.
@@ -72,7 +73,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] in (["-h"], ["--help"], ["help"]):
         print(__doc__)
         return 0
-    if not argv or argv[0] not in {"synth", "test", "snapshots"}:
+    if not argv or argv[0] not in {"synth", "test", "snapshots", "diff"}:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
@@ -80,6 +81,8 @@ def main(argv: list[str]) -> int:
     try:
         if command == "synth":
             run([str(PY), "-m", "tools.synth", *rest])
+        elif command == "diff":
+            run([str(PY), "-m", "tools.diff", *rest])
         elif command == "snapshots":
             run([str(PY), "-m", "tools.snapshots", *rest])
         else:

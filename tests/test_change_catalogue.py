@@ -1,0 +1,387 @@
+"""A catalogue of ordinary changes to the dev and prod stacks, and what each does to a running environment.
+
+Each case renders the stack's committed config (once per session) and the changed config under the mocks,
+diffs the two plans with tools/diff.py and the replacement rules of ../shared/pulumi-replacements, and
+asserts exactly what is created, replaced and deleted, and which updates disrupt running nodes or pods.
+
+The expectations are data (CATALOGUE below): when the program changes how a change lands (a resource
+created before the old one goes, a profile split, a refusal), update the case's row. The safety rule is
+asserted separately and must hold for every case: no change replaces or deletes something whose loss
+breaks the running environment without the diff calling it out (a BREAKS consequence line) or the
+program refusing the config.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from config.base import ConfigError
+from tests.conftest import PROJECT, stack_values
+from tools.diff import Change, Diff, Rules, RulesMissing, diff_plans, to_markdown
+from tools.mocks import flatten_config, run_program
+from tools.synth import synth, world_for
+
+Values = dict[str, Any]
+
+
+def _pool(values: Values, name: str) -> dict[str, Any]:
+    return next(p for p in values["nodePools"] if p["name"] == name)
+
+
+def _set(path: str, value: Any) -> Callable[[Values], None]:
+    def mutate(values: Values) -> None:
+        *parents, last = path.split(".")
+        doc = values
+        for key in parents:
+            doc = doc.setdefault(key, {})
+        doc[last] = value
+
+    return mutate
+
+
+def _add_pool(values: Values) -> None:
+    values["nodePools"].append(
+        {
+            "name": "burst",
+            "architecture": "amd64",
+            "families": ["c7i", "c7a"],
+            "weight": 30,
+            "spotRatio": 1,
+            "limits": {"cpu": 50, "memory": "200Gi"},
+        }
+    )
+
+
+def _add_admin(values: Values) -> None:
+    values["cluster"]["adminAccess"].append({"principalArn": "arn:aws:iam::123456789012:role/sre-oncall"})
+
+
+def _remove_support_admin(values: Values) -> None:
+    values["cluster"]["adminAccess"] = [
+        a for a in values["cluster"]["adminAccess"] if not a["principalArn"].endswith("/support-readonly")
+    ]
+
+
+def _remove_x86_pool(values: Values) -> None:
+    values["nodePools"] = [p for p in values["nodePools"] if p["name"] != "x86"]
+
+
+@dataclass(frozen=True)
+class Case:
+    stack: str
+    change: str
+    mutate: Callable[[Values], None]
+    creates: frozenset[str] = frozenset()
+    replaces: frozenset[str] = frozenset()
+    deletes: frozenset[str] = frozenset()
+    disrupts: frozenset[str] = frozenset()
+    """Updates (not replacements) that make Karpenter replace nodes or restart the controller."""
+    refused: bool = False
+    notes: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def S(*labels: str) -> frozenset[str]:
+    return frozenset(labels)
+
+
+CONTROLLER_POLICIES = (
+    "EKSIntegration",
+    "IAMIntegration",
+    "Interruption",
+    "NodeLifecycle",
+    "ResourceDiscovery",
+    "ZonalShift",
+)
+IAM_PATH_REPLACES = S(
+    "AccessEntry:nodes-access",
+    "FargateProfile:fargate-profile",
+    "InstanceProfile:nodes-profile",
+    *(f"Policy:controller-{p}" for p in CONTROLLER_POLICIES),
+    *(f"RolePolicyAttachment:controller-{p}" for p in CONTROLLER_POLICIES),
+    "Role:controller-role",
+    "Role:fargate-pod-execution",
+    "Role:nodes-role",
+    "RolePolicyAttachment:fargate-pod-execution",
+    "RolePolicyAttachment:nodes-AmazonEC2ContainerRegistryPullOnly",
+    "RolePolicyAttachment:nodes-AmazonEKSWorkerNodePolicy",
+    "RolePolicyAttachment:nodes-AmazonEKS_CNI_Policy",
+    "RolePolicyAttachment:nodes-AmazonSSMManagedInstanceCore",
+)
+
+# One row per change. Today's program (before the day-2 fixes of issue 9 are merged): several rows
+# describe outages that those fixes remove; update the row when the program changes.
+CATALOGUE: dict[str, Case] = {
+    "bump karpenter.version": Case(
+        "dev",
+        "karpenter.version 1.14.1 -> 1.14.2",
+        _set("karpenter.version", "1.14.2"),
+        disrupts=S("Release:karpenter-controller"),
+    ),
+    "add a pool": Case(
+        "dev",
+        "a Spot-only amd64 pool `burst`",
+        _add_pool,
+        creates=S("NodePool:capacity-burst-spot"),
+    ),
+    "remove a pool": Case(
+        "dev",
+        "pool x86 removed",
+        _remove_x86_pool,
+        deletes=S("NodePool:capacity-x86-on-demand", "NodePool:capacity-x86-spot"),
+    ),
+    "change a ratio": Case(
+        "dev",
+        "graviton spotRatio 0.7 -> 0.75 (the spread values change)",
+        lambda v: _pool(v, "graviton").__setitem__("spotRatio", 0.75),
+        disrupts=S("NodePool:capacity-graviton-on-demand", "NodePool:capacity-graviton-spot"),
+    ),
+    "pin a new AMI": Case(
+        "prod",
+        "nodeClass.amiVersion v20251120 -> v20251201",
+        _set("nodeClass.amiVersion", "v20251201"),
+        disrupts=S("EC2NodeClass:capacity-default"),
+    ),
+    "grow the root volume": Case(
+        "dev",
+        "nodeClass.rootVolumeSize 40 -> 60",
+        _set("nodeClass.rootVolumeSize", 60),
+        disrupts=S("EC2NodeClass:capacity-default"),
+    ),
+    "add a Fargate namespace": Case(
+        "dev",
+        "karpenter.fargateNamespaces: [batch]",
+        _set("karpenter.fargateNamespaces", ["batch"]),
+        replaces=S("FargateProfile:fargate-profile"),
+        notes="today: the one profile running Karpenter and CoreDNS is replaced (issue 9, defect 3)",
+    ),
+    "drop an AZ": Case(
+        "dev",
+        "cluster.vpc.availabilityZones [a, b, c] -> [a, b]",
+        _set("cluster.vpc.availabilityZones", ["a", "b"]),
+        replaces=S("FargateProfile:fargate-profile"),
+        deletes=S(
+            "RouteTable:network-private-eu-west-1c",
+            "RouteTableAssociation:network-private-eu-west-1c",
+            "RouteTableAssociation:network-public-eu-west-1c",
+            "Subnet:network-private-eu-west-1c",
+            "Subnet:network-public-eu-west-1c",
+        ),
+    ),
+    "change iam.path": Case(
+        "prod",
+        "iam.path / -> /karpenter/",
+        _set("iam.path", "/karpenter/"),
+        replaces=IAM_PATH_REPLACES,
+        disrupts=S("Release:karpenter-controller"),
+        notes="today: named IAM is replaced delete-first (issue 9, defect 2)",
+    ),
+    "move the namespace": Case(
+        "dev",
+        "karpenter.namespace karpenter -> karpenter-system",
+        _set("karpenter.namespace", "karpenter-system"),
+        replaces=S(
+            "FargateProfile:fargate-profile",
+            "Namespace:karpenter-namespace",
+            "Release:karpenter-controller",
+            "Release:karpenter-crd",
+        ),
+        notes="today: both releases are replaced, the CRD release too (issue 9, defect 5)",
+    ),
+    "add an admin": Case(
+        "prod",
+        "cluster.adminAccess += sre-oncall",
+        _add_admin,
+        creates=S("AccessEntry:admins-sre-oncall-b4bcb1", "AccessPolicyAssociation:admins-sre-oncall-b4bcb1"),
+    ),
+    "remove an admin": Case(
+        "prod",
+        "cluster.adminAccess -= support-readonly",
+        _remove_support_admin,
+        deletes=S(
+            "AccessEntry:admins-support-readonly-0389bc",
+            "AccessPolicyAssociation:admins-support-readonly-0389bc",
+        ),
+    ),
+    "change limits": Case(
+        "prod",
+        "graviton limits.cpu 1000 -> 1500",
+        lambda v: _pool(v, "graviton")["limits"].__setitem__("cpu", 1500),
+    ),
+    "change budgets": Case(
+        "prod",
+        "x86 budgets -> [nodes: 5%]",
+        lambda v: _pool(v, "x86")["disruption"].__setitem__("budgets", [{"nodes": "5%"}]),
+    ),
+    "more controller replicas": Case(
+        "prod",
+        "karpenter.replicas 2 -> 3",
+        _set("karpenter.replicas", 3),
+        disrupts=S("Release:karpenter-controller"),
+    ),
+    "toggle public endpoint access": Case(
+        "dev",
+        "cluster.endpointPublicAccess true -> false",
+        _set("cluster.endpointPublicAccess", False),
+        notes="today: an in-place update that pulumi-eks then refuses at run time (issue 9, defect 1)",
+    ),
+    "upgrade Kubernetes": Case(
+        "dev",
+        "cluster.kubernetesVersion 1.34 -> 1.35",
+        _set("cluster.kubernetesVersion", "1.35"),
+        disrupts=S("Cluster:cluster-eks"),
+    ),
+}
+
+
+@pytest.fixture(scope="session")
+def rules() -> Rules:
+    try:
+        return Rules.load()
+    except RulesMissing as exc:
+        pytest.skip(str(exc))
+
+
+@functools.cache
+def _base(stack: str) -> dict[str, Any]:
+    return synth(stack).as_json()
+
+
+@functools.cache
+def _outcome(name: str) -> Diff | None:
+    """The diff of a case, or None when the program refuses the changed config."""
+    case = CATALOGUE[name]
+    values = copy.deepcopy(stack_values(case.stack))
+    case.mutate(values)
+    config = flatten_config(values, PROJECT)
+    try:
+        now = run_program(PROJECT, case.stack, config, world=world_for(PROJECT, config)).as_json()
+    except ConfigError:
+        return None
+    return diff_plans(_base(case.stack), now, Rules.load())
+
+
+def test_the_catalogue_covers_both_stacks_and_enough_changes() -> None:
+    assert len(CATALOGUE) >= 12
+    assert {c.stack for c in CATALOGUE.values()} == {"dev", "prod"}
+
+
+@pytest.mark.parametrize("name", sorted(CATALOGUE))
+def test_what_each_change_creates_replaces_and_deletes(name: str, rules: Rules) -> None:
+    case = CATALOGUE[name]
+    diff = _outcome(name)
+    if case.refused:
+        assert diff is None, f"{name}: expected the program to refuse {case.change}"
+        return
+    assert diff is not None, f"{name}: the program refused {case.change}"
+    got = {
+        "creates": set(diff.labels("create")),
+        "replaces": set(diff.labels("replace")),
+        "deletes": set(diff.labels("delete")),
+        "disrupts": {c.label for c in diff.changes if c.disrupts},
+    }
+    want = {
+        "creates": case.creates,
+        "replaces": case.replaces,
+        "deletes": case.deletes,
+        "disrupts": case.disrupts,
+    }
+    assert got == {k: set(v) for k, v in want.items()}, to_markdown(
+        diff, case.stack, "committed", case.change
+    )
+    assert all(not c.unclassified for c in diff.changes), "a type without replacement rules"
+
+
+def breaks_environment(change: Change) -> bool:
+    """The safety rule's own list (independent of tools/diff.py's consequence table): replacing or
+    deleting one of these breaks a running Karpenter environment."""
+    if change.op not in ("replace", "delete"):
+        return False
+    r = change.old or change.resource
+    name = str(r.inputs.get("name") or r.inputs.get("namePrefix") or "")
+    t = r.type
+    if t in (
+        "aws:eks/fargateProfile:FargateProfile",
+        "kubernetes:core/v1:Namespace",
+        "kubernetes:helm.sh/v3:Release",
+        "eks:index:Cluster",
+        "pulumi:providers:kubernetes",
+        "aws:iam/instanceProfile:InstanceProfile",
+        "aws:sqs/queue:Queue",
+        "aws:eks/accessEntry:AccessEntry",
+        "aws:ec2/vpc:Vpc",
+        "aws:ec2/subnet:Subnet",
+        "aws:ec2/natGateway:NatGateway",
+    ):
+        return True
+    if t == "aws:iam/role:Role":
+        return name.startswith("Karpenter")
+    if t in ("aws:iam/policy:Policy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
+        return change.delete_first
+    if t in ("kubernetes:karpenter.sh/v1:NodePool", "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"):
+        return change.op == "replace"
+    if t == "aws:eks/addon:Addon":
+        return r.inputs.get("addonName") == "coredns"
+    return False
+
+
+@pytest.mark.parametrize("name", sorted(CATALOGUE))
+def test_no_change_breaks_the_environment_silently(name: str, rules: Rules) -> None:
+    diff = _outcome(name)
+    if diff is None:
+        return  # refused before anything is registered: nothing breaks
+    silent = [c.label for c in diff.changes if breaks_environment(c) and not (c.breaking and c.consequence)]
+    assert silent == [], f"{name}: replaced or deleted without a BREAKS consequence line: {silent}"
+
+
+def test_consequences_name_the_budget_and_the_pods(rules: Rules) -> None:
+    ami = _outcome("pin a new AMI")
+    assert ami is not None
+    [node_class] = ami.of("update")
+    assert node_class.consequence is not None
+    # prod's budgets: none during weekday business hours for drift, otherwise 10%.
+    assert "graviton-on-demand, graviton-spot, x86-on-demand, x86-spot: none from `0 8 * * mon-fri`" in (
+        node_class.consequence
+    )
+    assert "at most 10% of its nodes at a time" in node_class.consequence
+    fargate = _outcome("add a Fargate namespace")
+    assert fargate is not None
+    [profile] = fargate.of("replace")
+    assert (
+        profile.consequence
+        and "CoreDNS" in profile.consequence
+        and "Karpenter controller" in profile.consequence
+    )
+    assert not profile.delete_first and profile.forced_by == ["selectors"]
+    moved = _outcome("move the namespace")
+    assert moved is not None
+    by_label = {c.label: c for c in moved.changes}
+    crd = by_label["Release:karpenter-crd"]
+    assert crd.consequence and "every Karpenter node terminated" in crd.consequence
+    # The Namespace that goes is today's.
+    assert "namespace karpenter deletes" in str(by_label["Namespace:karpenter-namespace"].consequence)
+    limits = _outcome("change limits")
+    assert limits is not None
+    assert all(not c.disrupts and not c.breaking for c in limits.changes)
+
+
+def test_iam_path_cascades_through_unknown_arns(rules: Rules) -> None:
+    """The access entry and the attachments are replaced because an input they take is the ARN of a role
+    or policy being replaced (unknown at preview), not because the mocks' fake ARN changed."""
+    diff = _outcome("change iam.path")
+    assert diff is not None
+    by_label = {c.label: c for c in diff.changes}
+    entry = by_label["AccessEntry:nodes-access"]
+    assert entry.forced_by == [
+        "principalArn (unknown at preview: it depends on a resource being created or replaced)"
+    ]
+    assert not entry.delete_first
+    role = by_label["Role:nodes-role"]
+    assert role.forced_by == ["path"] and role.delete_first
+    assert by_label["RolePolicyAttachment:nodes-AmazonEKSWorkerNodePolicy"].delete_first

@@ -136,7 +136,7 @@ def test_unknown_force_new_input_cascades(rules: Rules) -> None:
     assert result.labels("replace") == ["AccessEntry:e", "Role:r"]
     entry_change = next(c for c in result.changes if c.label == "AccessEntry:e")
     assert entry_change.forced_by[0].startswith("principalArn (unknown at preview")
-    assert "new nodes cannot join" in str(entry_change.consequence)
+    assert "nodes still running with the old principal lose API access" in str(entry_change.consequence)
     # Without the dependency edge nothing cascades: the edge, not the value, decides.
     for p in (old, new):
         p["resources"][1]["propertyDependencies"] = {}
@@ -327,3 +327,33 @@ def test_plan_records_lifecycle_options(dev_plan: Plan) -> None:
     assert set(provider["secretDigests"]) == {"kubeconfig", "kubeconfig.activeCluster"}
     assert all(d.startswith("sha256:") and len(d) == 23 for d in provider["secretDigests"].values())
     assert "eks.amazonaws.com" not in json.dumps(provider)
+
+
+def test_children_inherit_their_parents_aliases(rules: Rules) -> None:
+    """A component renamed with an alias keeps its children (the engine's inheritedChildAlias)."""
+    comp = "karpenter-eks:iam:NodeIdentity"
+    old_parent = f"urn:pulumi:dev::p::pulumi:pulumi:Stack${comp}::nodes"
+    old = plan(
+        {**res(comp, "nodes", {}, custom=False)},
+        {
+            **res(ROLE, "nodes-role", {"name": "n"}),
+            "parent": old_parent,
+            "urn": f"{old_parent.rsplit('::', 1)[0]}${ROLE}::nodes-role",
+        },
+    )
+    new_parent = f"urn:pulumi:dev::p::pulumi:pulumi:Stack${comp}::node-identity"
+    new = plan(
+        {**res(comp, "node-identity", {}, custom=False), "aliases": [{"spec": {"name": "nodes"}}]},
+        {
+            **res(ROLE, "node-identity-role", {"name": "n"}),
+            "parent": new_parent,
+            "urn": f"{new_parent.rsplit('::', 1)[0]}${ROLE}::node-identity-role",
+        },
+    )
+    assert old["resources"][1]["urn"] == f"urn:pulumi:dev::p::pulumi:pulumi:Stack${comp}${ROLE}::nodes-role"
+    assert diff_plans(old, new, rules).changes == []
+    del new["resources"][0]["aliases"]
+    result = diff_plans(old, new, rules)
+    assert result.labels("create") == ["Role:node-identity-role"] and result.labels("delete") == [
+        "Role:nodes-role"
+    ]

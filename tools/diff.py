@@ -217,8 +217,15 @@ def resources(plan: Mapping[str, Any]) -> list[Res]:
     return [Res.of(r) for r in plan.get("resources", [])]
 
 
+def _urn(stack: str, project: str, parent: str | None, typ: str, name: str) -> str:
+    qualified = f"{parent.split('::')[2]}${typ}" if parent else typ
+    return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
+
+
 def alias_urns(r: Res, index: Mapping[str, Res]) -> list[str]:
-    """The old URNs a resource's aliases name (Alias specs resolved as the engine does)."""
+    """The old URNs a resource may have had: its own aliases (Alias specs resolved as the engine does) and
+    those it inherits from its parents' aliases (the engine's inheritedChildAlias: the child under the
+    parent's old URN, its name's parent-name prefix renamed too)."""
     out: list[str] = []
     stack, project = r.urn.split("::")[0].removeprefix("urn:pulumi:"), r.urn.split("::")[1]
     for alias in r.aliases:
@@ -226,15 +233,24 @@ def alias_urns(r: Res, index: Mapping[str, Res]) -> list[str]:
             out.append(alias["urn"])
             continue
         spec = alias.get("spec", alias)
-        name = spec.get("name") or r.name
-        typ = spec.get("type") or r.type
         parent = None if spec.get("noParent") else (spec.get("parentUrn") or r.parent)
-        qualified = typ
-        if parent:
-            qualified = f"{parent.split('::')[2]}${typ}"
         out.append(
-            f"urn:pulumi:{spec.get('stack') or stack}::{spec.get('project') or project}::{qualified}::{name}"
+            _urn(
+                spec.get("stack") or stack,
+                spec.get("project") or project,
+                parent,
+                spec.get("type") or r.type,
+                spec.get("name") or r.name,
+            )
         )
+    parent_res = index.get(r.parent or "")
+    if parent_res is not None:
+        for parent_alias in alias_urns(parent_res, index):
+            old_parent_name = parent_alias.rsplit("::", 1)[1]
+            name = r.name
+            if name.startswith(parent_res.name):
+                name = old_parent_name + name[len(parent_res.name) :]
+            out.append(_urn(stack, project, parent_alias, r.type, name))
     return out
 
 
@@ -617,8 +633,11 @@ def annotate(change: Change, base: Mapping[str, Any], now: Mapping[str, Any], di
         principal = r.inputs.get("principalArn") or "the principal"
         if r.inputs.get("type") == "EC2_LINUX":
             text = (
-                f"new nodes cannot join the cluster {when} (the node role's access entry is missing), "
-                "and running nodes lose API access if it is deleted"
+                "new nodes cannot join the cluster between the delete and the create, and running nodes "
+                "lose API access"
+                if change.delete_first or op == "delete"
+                else "when the old entry is deleted, nodes still running with the old principal lose API "
+                "access (their kubelet is authorised through it)"
             )
         else:
             text = f"{principal} loses its cluster access{gap or ' ' + when}"

@@ -42,6 +42,8 @@ QUERIES: dict[str, tuple[str, ...]] = {
     "nodes": ("nodes",),
     "pods": ("pods", "--all-namespaces"),
     "pdbs": ("poddisruptionbudgets.policy", "--all-namespaces"),
+    # The chart's selector labels (charts/karpenter/templates/_helpers.tpl: app.kubernetes.io/name is the
+    # chart name unless nameOverride is set).
     "controllers": ("deployments.apps", "--all-namespaces", "-l", "app.kubernetes.io/name=karpenter"),
     "nodeclaims": ("nodeclaims.karpenter.sh",),
     "nodepools": ("nodepools.karpenter.sh",),

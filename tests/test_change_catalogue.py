@@ -99,6 +99,13 @@ CONTROLLER_POLICIES = (
     "ResourceDiscovery",
     "ZonalShift",
 )
+EVENT_RULES = (
+    "capacity-reservation-interruption",
+    "health",
+    "rebalance",
+    "spot-interruption",
+    "state-change",
+)
 IAM_PATH_REPLACES = S(
     "AccessEntry:nodes-access",
     "FargateProfile:fargate-profile",
@@ -230,6 +237,48 @@ CATALOGUE: dict[str, Case] = {
         "cluster.endpointPublicAccess true -> false",
         _set("cluster.endpointPublicAccess", False),
         notes="today: an in-place update that pulumi-eks then refuses at run time (issue 9, defect 1)",
+    ),
+    "rename the cluster": Case(
+        "dev",
+        "cluster.name karpenter-dev -> karpenter-dev2 (a new EKS cluster)",
+        _set("cluster.name", "karpenter-dev2"),
+        replaces=S(
+            "AccessEntry:admins-platform-admins-262f39",
+            "AccessEntry:admins-pulumi-preview-dev-236a66",
+            "AccessEntry:nodes-access",
+            "AccessPolicyAssociation:admins-platform-admins-262f39",
+            "AccessPolicyAssociation:admins-pulumi-preview-dev-236a66",
+            "Addon:cluster-pod-identity-agent",
+            "Addon:fargate-coredns",
+            "Cluster:cluster-eks",
+            "EC2NodeClass:capacity-default",
+            "FargateProfile:fargate-profile",
+            "InstanceProfile:nodes-profile",
+            "Namespace:karpenter-namespace",
+            "Queue:interruption-queue",
+            "QueuePolicy:interruption-queue-policy",
+            "Release:karpenter-controller",
+            "Release:karpenter-crd",
+            "Role:controller-role",
+            "Role:fargate-pod-execution",
+            "Role:nodes-role",
+            "RolePolicyAttachment:fargate-pod-execution",
+            "RolePolicyAttachment:nodes-AmazonEC2ContainerRegistryPullOnly",
+            "RolePolicyAttachment:nodes-AmazonEKSWorkerNodePolicy",
+            "RolePolicyAttachment:nodes-AmazonEKS_CNI_Policy",
+            "RolePolicyAttachment:nodes-AmazonSSMManagedInstanceCore",
+            "Tag:cluster-sg-discovery",
+            "kubernetes-provider:kubernetes",
+            *(f"EventRule:interruption-{k}" for k in EVENT_RULES),
+            *(f"EventTarget:interruption-{k}" for k in EVENT_RULES),
+            *(
+                f"NodePool:capacity-{p}"
+                for p in ("graviton-on-demand", "graviton-spot", "x86-on-demand", "x86-spot")
+            ),
+            *(f"Policy:controller-{p}" for p in CONTROLLER_POLICIES),
+            *(f"RolePolicyAttachment:controller-{p}" for p in CONTROLLER_POLICIES),
+        ),
+        notes="everything named after the cluster or living in it; the provider takes every object",
     ),
     "upgrade Kubernetes": Case(
         "dev",

@@ -373,10 +373,17 @@ def diff_plans(base: Mapping[str, Any], now: Mapping[str, Any], rules: Rules | N
     matched: set[str] = set()
     unchanged = 0
     aws_region_changed = _aws_region_changed(old_index, new_list)
+    # The program's own components (type tokens of its package) and the stack hold no provider state.
+    packages = {f"{now.get('project') or base.get('project')}:", "pulumi:pulumi:"}
+
+    def grouping(r: Res, rule: TypeRule | None) -> bool:
+        return (rule is not None and rule.grouping_only) or (
+            not r.custom and r.type.startswith(tuple(packages))
+        )
 
     for new in new_list:
         rule = rules.types.get(new.type) if rules else None
-        if rule is not None and rule.grouping_only:
+        if grouping(new, rule):
             matched.add(new.urn)
             matched.update(alias_urns(new, new_index))
             continue
@@ -459,7 +466,7 @@ def diff_plans(base: Mapping[str, Any], now: Mapping[str, Any], rules: Rules | N
         if old.urn in matched or old.urn in new_index:
             continue
         rule = rules.types.get(old.type) if rules else None
-        if (rule is not None and rule.grouping_only) or (not old.custom and rule is None and rules):
+        if grouping(old, rule) or (not old.custom and rule is None and rules):
             continue
         changes.append(Change("delete", old))
 
@@ -733,6 +740,8 @@ def to_markdown(diff: Diff, stack: str, base_label: str, now_label: str = "worki
             "",
         ]
     summary = ", ".join(f"{n} to {op}" for op, n in counts.items())
+    if diff.rules_missing:
+        summary = f"{counts['create']} to create, {counts['update']} changed, {counts['delete']} to delete"
     lines.append(f"**{summary}**, {diff.unchanged} unchanged.")
     if diff.breaking:
         lines.append(f"**{len(diff.breaking)} change(s) break the running environment** (marked BREAKS).")

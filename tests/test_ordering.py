@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import stack_values
 from tools.mocks import Plan, RecordedResource
 
 
@@ -168,7 +169,7 @@ def test_kubernetes_objects_wait_for_admin_access_entries(prod_plan: Plan) -> No
     controller = prod_plan.one("kubernetes:helm.sh/v3:Release", "karpenter-controller")
     provider = prod_plan.one("pulumi:providers:kubernetes")
     associations = prod_plan.by_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
-    assert len(associations) == 3
+    assert len(associations) == len(stack_values("prod")["cluster"]["adminAccess"]) == 4
     for association in associations:
         assert prod_plan.depends_on(provider, association)
     assert controller.provider and controller.provider.startswith(provider.urn)

@@ -20,6 +20,12 @@ RESOURCE_KEYS = {
     "provider",
     "protect",
     "retainOnDelete",
+    "deleteBeforeReplace",
+    "replaceOnChanges",
+    "ignoreChanges",
+    "customTimeouts",
+    "aliases",
+    "secretDigests",
     "inputs",
 }
 

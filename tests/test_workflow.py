@@ -150,7 +150,58 @@ def test_preview_covers_every_stack_in_its_region(workflow: dict[str, Any]) -> N
     for entry in matrix:
         stack_config = yaml.safe_load((ROOT / f"Pulumi.{entry['stack']}.yaml").read_text())["config"]
         assert entry["region"] == stack_config["karpenter-eks:region"], entry
-        assert entry["role-arn"] == f"${{{{ vars.AWS_PREVIEW_ROLE_ARN_{entry['stack'].upper()} }}}}"
+        assert re.fullmatch(r"arn:aws:iam::\d{12}:role/[\w+=,.@/-]+", entry["role-arn"]), entry
+
+
+def test_every_previewed_stack_gives_its_preview_role_cluster_access(workflow: dict[str, Any]) -> None:
+    """Issue 9, defect 10: a preview role without an access entry sees the cluster as unreachable and
+    the preview passes with no Kubernetes diff. The role each stack is previewed with must be in that
+    stack's cluster.adminAccess, cluster-wide with AmazonEKSClusterAdminPolicy (dry runs are authorised
+    like writes)."""
+    from tools.preview_role import problems
+
+    matrix = workflow["jobs"]["preview"]["strategy"]["matrix"]["include"]
+    for entry in matrix:
+        assert problems(entry["stack"], entry["role-arn"]) == [], entry
+    # The check can fail: another role, or a view-only entry.
+    assert problems("prod", "arn:aws:iam::123456789012:role/someone-else")
+    assert problems("prod", "arn:aws:iam::123456789012:role/support-readonly")
+
+
+def test_preview_fails_when_the_cluster_is_unreachable(workflow: dict[str, Any]) -> None:
+    job = workflow["jobs"]["preview"]
+    [pulumi] = steps_using(job, "pulumi/actions")
+    # With refresh, pulumi-kubernetes reads each object and fails on an unreachable cluster
+    # (provider.go Read: "failed to read resource state due to unreachable cluster").
+    assert pulumi["with"]["refresh"] is True
+    check = job["steps"][step_index(job, lambda s: "tools.preview_role" in str(s.get("run", "")))]
+    assert check["env"] == {"ROLE_ARN": "${{ matrix.role-arn }}", "STACK": "${{ matrix.stack }}"}
+    entry = step_index(job, lambda s: "describe-access-entry" in str(s.get("run", "")))
+    creds = step_index(
+        job, lambda s: str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@")
+    )
+    preview = step_index(job, lambda s: str(s.get("uses", "")).startswith("pulumi/actions@"))
+    assert creds < entry < preview
+
+
+def test_offline_diff_is_posted_for_each_stack(workflow: dict[str, Any]) -> None:
+    job = workflow["jobs"]["preview"]
+    checkout = steps_using(job, "actions/checkout")[0]
+    assert checkout["with"]["fetch-depth"] == 0  # the base commit must be there to render it
+    diff = job["steps"][step_index(job, lambda s: "tools/dev.py diff" in str(s.get("run", "")))]
+    assert diff["env"]["BASE_SHA"] == "${{ github.event.pull_request.base.sha }}"
+    assert '--base "$BASE_SHA"' in diff["run"] and '--plan "build/$STACK/plan.json"' in diff["run"]
+    post = step_index(job, lambda s: "gh pr comment" in str(s.get("run", "")))
+    synth = step_index(job, lambda s: "tools/dev.py synth" in str(s.get("run", "")))
+    creds = step_index(
+        job, lambda s: str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@")
+    )
+    # Posted before AWS is asked anything: a reviewer sees replacements even when the preview fails.
+    assert synth < job["steps"].index(diff) < post < creds
+    # The reference data is never vendored: an optional checkout of the team's own copy.
+    [reference] = [s for s in steps_using(job, "actions/checkout") if "repository" in s.get("with", {})]
+    assert reference["if"] == "vars.SHARED_REFERENCE_REPOSITORY != ''"
+    assert not (ROOT / ".reference").exists() or ".reference/" in (ROOT / ".gitignore").read_text()
 
 
 def test_preview_is_a_pulumi_preview_commented_on_the_pr(workflow: dict[str, Any]) -> None:
@@ -163,13 +214,13 @@ def test_preview_is_a_pulumi_preview_commented_on_the_pr(workflow: dict[str, Any
     assert inputs["work-dir"] == "."
     assert inputs["stack-name"].endswith("/${{ matrix.stack }}")
     assert pulumi["env"]["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}"
-    # Order: credentials, then the venv and offline render, then the preview.
+    # Order: the venv and offline render (no AWS needed), then credentials, then the preview.
     creds = step_index(
         job, lambda s: str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@")
     )
     synth = step_index(job, lambda s: "tools/dev.py synth" in str(s.get("run", "")))
     preview = step_index(job, lambda s: str(s.get("uses", "")).startswith("pulumi/actions@"))
-    assert creds < synth < preview
+    assert synth < creds < preview
     run = job["steps"][synth]["run"]
     assert run == "python3 tools/dev.py synth --stack ${{ matrix.stack }} --out build/${{ matrix.stack }}"
 

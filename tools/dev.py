@@ -4,6 +4,7 @@
     python3 tools/dev.py synth [--stack dev] [--out build/dev]   render a stack offline
     python3 tools/dev.py test                                    ruff, mypy, actionlint, pytest
     python3 tools/dev.py snapshots                               refresh snapshots/<stack>/
+    python3 tools/dev.py diff --stack dev [--base GITREF]        what a change creates, replaces, deletes
     python3 tools/dev.py timing [--stack dev] [--addons all]     modelled `pulumi up` critical path
 
 Each command first creates ./venv (the virtualenv Pulumi.yaml names, so `pulumi up` uses the same one)
@@ -73,7 +74,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] in (["-h"], ["--help"], ["help"]):
         print(__doc__)
         return 0
-    if not argv or argv[0] not in {"synth", "test", "snapshots", "timing"}:
+    if not argv or argv[0] not in {"synth", "test", "snapshots", "diff", "timing"}:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
@@ -81,6 +82,8 @@ def main(argv: list[str]) -> int:
     try:
         if command == "synth":
             run([str(PY), "-m", "tools.synth", *rest])
+        elif command == "diff":
+            run([str(PY), "-m", "tools.diff", *rest])
         elif command == "snapshots":
             run([str(PY), "-m", "tools.snapshots", *rest])
         elif command == "timing":

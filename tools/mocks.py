@@ -57,6 +57,10 @@ class World:
     existing_clusters: dict[str, dict[str, Any]] = field(default_factory=dict)
     caller_arn: str | None = None
     """Who runs `pulumi up` (getCallerIdentity's Arn). Unset: the IAM user `synth` of the account."""
+    prior: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The inputs each resource (by URN) had in the stack's last deployment, from an earlier plan: the
+    engine applies `ignoreChanges` against them before the provider sees the inputs (see
+    `RecordingMonitor.RegisterResource`). Empty: a first `pulumi up`."""
     roles: dict[str, dict[str, Any]] = field(default_factory=dict)
     """IAM roles that exist already, by name: {"path": "/", "description": "", "tags": {}}."""
     queues: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -326,8 +330,15 @@ class RecordedResource:
     protect: bool
     retain_on_delete: bool
     inputs: dict[str, Any]
+    delete_before_replace: bool | None = None
+    """The `delete_before_replace` option: None when the program left it unset (the provider decides)."""
+    replace_on_changes: list[str] = field(default_factory=list)
     ignore_changes: list[str] = field(default_factory=list)
-    delete_before_replace: bool = False
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
+    aliases: list[dict[str, Any]] = field(default_factory=list)
+    secret_digests: dict[str, str] = field(default_factory=dict)
+    """Top-level inputs holding a secret -> a short digest of the plaintext, so a diff of two plans sees
+    that a secret changed without the plan holding it."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -341,6 +352,12 @@ class RecordedResource:
             "provider": self.provider,
             "protect": self.protect,
             "retainOnDelete": self.retain_on_delete,
+            "deleteBeforeReplace": self.delete_before_replace,
+            "replaceOnChanges": self.replace_on_changes,
+            "ignoreChanges": self.ignore_changes,
+            "customTimeouts": self.custom_timeouts,
+            "aliases": self.aliases,
+            "secretDigests": self.secret_digests,
             "inputs": self.inputs,
         }
 
@@ -365,6 +382,88 @@ def to_json_value(value: Any) -> Any:
     return value
 
 
+def _has_secret(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return True
+        return any(_has_secret(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_secret(v) for v in value)
+    return False
+
+
+def _plain(value: Any) -> Any:
+    """A deserialized value with its secrets unwrapped (only ever digested, never written)."""
+    if isinstance(value, Mapping):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return _plain(value.get("value"))
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return to_json_value(value)
+
+
+def secret_digest(urn: str, key: str, value: Any) -> str:
+    """A digest of a secret input, salted with the URN and key (so equal secrets of two resources do
+    not look alike); 16 hex digits: enough to see a change, useless to guess the value."""
+    text = json.dumps(_plain(value), sort_keys=True)
+    return "sha256:" + hashlib.sha256(f"{urn}\0{key}\0{text}".encode()).hexdigest()[:16]
+
+
+def lifecycle_options(request: Any, urn: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The resource options of a RegisterResourceRequest (pulumi/runtime/proto/resource_pb2.pyi) that decide
+    how the engine updates, replaces and deletes the resource."""
+    from google.protobuf.json_format import MessageToDict
+
+    timeouts = request.customTimeouts
+    return {
+        "delete_before_replace": bool(request.deleteBeforeReplace)
+        if request.deleteBeforeReplaceDefined
+        else None,
+        "replace_on_changes": sorted(request.replaceOnChanges),
+        "ignore_changes": sorted(request.ignoreChanges),
+        "custom_timeouts": {
+            k: v
+            for k, v in (
+                ("create", timeouts.create),
+                ("update", timeouts.update),
+                ("delete", timeouts.delete),
+            )
+            if v
+        },
+        "aliases": [MessageToDict(a) for a in request.aliases] + [{"urn": u} for u in request.aliasURNs],
+        "secret_digests": secret_digests(urn, inputs),
+    }
+
+
+def secret_digests(urn: str, inputs: Mapping[str, Any]) -> dict[str, str]:
+    digests = {k: secret_digest(urn, k, v) for k, v in sorted(inputs.items()) if _has_secret(v)}
+    if "kubeconfig" in digests:
+        # pulumi-kubernetes replaces its provider only when the kubeconfig's ACTIVE cluster entry changes
+        # (provider.go DiffConfig, getActiveClusterFromConfig): digest that entry on its own too.
+        active = active_cluster(_plain(inputs["kubeconfig"]))
+        if active is not None:
+            digests["kubeconfig.activeCluster"] = secret_digest(urn, "kubeconfig.activeCluster", active)
+    return digests
+
+
+def active_cluster(kubeconfig: Any) -> Any:
+    """The cluster entry of a kubeconfig's current context (JSON or YAML text, or a parsed document)."""
+    import yaml
+
+    doc = kubeconfig
+    if isinstance(doc, str):
+        try:
+            doc = yaml.safe_load(doc)
+        except yaml.YAMLError:
+            return None
+    if not isinstance(doc, Mapping):
+        return None
+    contexts = {c.get("name"): c.get("context") or {} for c in doc.get("contexts") or []}
+    cluster_name = contexts.get(doc.get("current-context"), {}).get("cluster")
+    return next((c.get("cluster") for c in doc.get("clusters") or [] if c.get("name") == cluster_name), None)
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """A mock monitor that keeps each registration request, in the order the engine would get them."""
 
@@ -372,11 +471,29 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.recorded: list[RecordedResource] = []
 
+    def _apply_ignore_changes(self, urn: str, request: Any) -> None:
+        """What the engine does with `ignoreChanges` on an update (pulumi/pulumi processIgnoreChanges): an
+        ignored input keeps its value from the last deployment, or is dropped when it had none. So the
+        fake cloud computes outputs (an ARN carrying an IAM path, ...) from what AWS would really hold.
+        Top-level inputs only: the program ignores no nested path."""
+        prior = getattr(self.mocks, "world", None)
+        old = prior.prior.get(urn) if prior is not None else None
+        if old is None or not request.ignoreChanges:
+            return
+        for path in request.ignoreChanges:
+            if any(c in path for c in ".[]"):
+                raise NotImplementedError(f"ignoreChanges on a nested path ({path}) is not modelled")
+            if path in old and old[path] is not None:
+                request.object[path] = old[path]
+            elif path in request.object:
+                del request.object[path]
+
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
         if any(r.urn == urn for r in self.recorded):
             # The engine refuses a second registration of a URN; so must the offline render.
             raise RuntimeError(f"Duplicate resource URN '{urn}'; try giving it a unique name")
+        self._apply_ignore_changes(urn, request)
         response = super().RegisterResource(request)
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
         self.recorded.append(
@@ -394,8 +511,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
                 inputs=to_json_value(inputs),
-                ignore_changes=list(request.ignoreChanges),
-                delete_before_replace=bool(request.deleteBeforeReplace),
+                **lifecycle_options(request, response.urn, inputs),
             )
         )
         return response

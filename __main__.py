@@ -1,9 +1,15 @@
 """Karpenter on Amazon EKS: load the stack config, compose the components, export the outputs."""
 
+from dataclasses import replace
+
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.addons.ebs import EbsArgs, EbsStorage
+from components.addons.efs import EfsArgs, EfsStorage
+from components.addons.s3 import S3Args, S3Storage
+from components.addons.storage_common import StorageAddonArgs
 from components.admin_access import AdminAccessArgs, AdminAccessEntries
 from components.aws_context import aws_context
 from components.cluster import AdoptArgs, Cluster, ClusterArgs, CreateArgs
@@ -14,6 +20,7 @@ from components.karpenter_release import KarpenterRelease, KarpenterReleaseArgs
 from components.network import Network, NetworkArgs
 from components.node_identity import NodeIdentity, NodeIdentityArgs
 from components.node_pools import NodePools, NodePoolsArgs
+from config.addons import demote_gp2
 from config.load import load_stack_config
 
 cfg = load_stack_config()
@@ -141,6 +148,49 @@ pools = NodePools(
 )
 
 # --- add-ons: storage (EBS gp3, EFS, S3) ---
+# Each add-on's Fargate profile is created after the previous one (EKS creates profiles one at a time);
+# nothing of Karpenter's path waits for any of them.
+storage_profile_chain: pulumi.Resource = fargate.profile
+storage = StorageAddonArgs(
+    cluster_name=name,
+    cluster=cluster.name,
+    aws=ctx,
+    oidc_provider_arn=cluster.oidc_provider_arn,
+    oidc_issuer=cluster.oidc_issuer,
+    pod_execution_role_arn=fargate.pod_execution_role_arn,
+    private_subnet_ids=cluster.private_subnet_ids,
+    after_profile=fargate.profile,
+    k8s_provider=k8s_provider,
+    path=cfg.iam.path,
+    permissions_boundary_arn=cfg.iam.permissions_boundary_arn,
+)
+if cfg.addons.ebs.enabled:
+    gp2 = demote_gp2(cfg.addons.ebs, cfg.addons_context)
+    ebs = EbsStorage("ebs", EbsArgs(replace(storage), cfg.addons.ebs, gp2), on_aws)
+    storage_profile_chain = ebs.profile
+if cfg.addons.efs.enabled:
+    efs = EfsStorage(
+        "efs",
+        EfsArgs(
+            replace(storage, after_profile=storage_profile_chain),
+            cfg.addons.efs,
+            vpc_id=cluster.vpc_id,
+            cluster_security_group_id=cluster.security_group_id,
+            private_subnets=(
+                {
+                    f"{cfg.region}{z}": s
+                    for z, s in zip(vpc.availability_zones, network.private_subnet_ids, strict=True)
+                }
+                if cfg.cluster.mode == "create"
+                else {s: s for s in cluster.adopted_private_subnet_ids}
+            ),
+        ),
+        on_aws,
+    )
+    storage_profile_chain = efs.profile
+if cfg.addons.s3.enabled:
+    s3 = S3Storage("s3", S3Args(replace(storage, after_profile=storage_profile_chain), cfg.addons.s3), on_aws)
+    storage_profile_chain = s3.profile
 
 # --- add-ons: load balancer controller and Portainer ---
 

@@ -106,6 +106,9 @@ class Cluster(pulumi.ComponentResource):
     """Create mode: the NAT gateways and private routes pods need (see Network.egress)."""
     discovery_tags: list[pulumi.Resource]
     """The `karpenter.sh/discovery` tags this component adds; the EC2NodeClass waits for them."""
+    vpc_id: pulumi.Output[str]
+    adopted_private_subnet_ids: list[str]
+    """Adopt mode: the private subnets in use (configured or found by tag), as plain IDs."""
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("karpenter-eks:cluster:Cluster", name, None, opts)
@@ -114,6 +117,7 @@ class Cluster(pulumi.ComponentResource):
         self.created = args.create is not None
         self.egress = list(args.create.network.egress) if args.create else []
         self.discovery_tags = []
+        self.adopted_private_subnet_ids = []
         if args.create is not None:
             self._create(name, args.cluster_name, args.create)
         else:
@@ -165,6 +169,7 @@ class Cluster(pulumi.ComponentResource):
         self.endpoint = core.apply(lambda c: c.endpoint)
         self.name = self.endpoint.apply(lambda _: cluster_name)
         self.oidc_provider_arn = cluster.oidc_provider_arn
+        self.vpc_id = args.network.vpc_id
         self.oidc_issuer = cluster.oidc_issuer.apply(issuer_host)
         self.security_group_id = cluster.cluster_security_group_id
         self.private_subnet_ids = pulumi.Output.all(*args.network.private_subnet_ids).apply(list)
@@ -234,5 +239,7 @@ class Cluster(pulumi.ComponentResource):
                 )
             subnet_ids = sorted(found.ids)
         self.private_subnet_ids = pulumi.Output.from_input(subnet_ids)
+        self.adopted_private_subnet_ids = list(subnet_ids)
+        self.vpc_id = pulumi.Output.from_input(field_of(vpc, "vpc_id"))
         ca = field_of(info.certificate_authorities[0], "data")
         self.kubeconfig = pulumi.Output.secret(kubeconfig(info.name, info.endpoint, ca, ctx.region))

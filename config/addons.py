@@ -5,10 +5,10 @@ parts together (Portainer needs EFS, an Ingress needs the load balancer controll
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, model_validator
 
 from config.addons_ingress import LoadBalancerControllerConfig, PortainerConfig
-from config.addons_storage import EbsConfig, EfsConfig, S3Config
+from config.addons_storage import EbsConfig, EfsConfig, S3Config, StackContext
 from config.base import Model
 
 
@@ -22,3 +22,51 @@ class AddonsConfig(Model):
         default=LoadBalancerControllerConfig(), description="AWS Load Balancer Controller on Fargate."
     )
     portainer: PortainerConfig = Field(default=PortainerConfig(), description="Portainer CE on Fargate.")
+
+    @model_validator(mode="after")
+    def _one_default_storage_class(self, info: ValidationInfo) -> AddonsConfig:
+        ctx = info.context.get("stack") if isinstance(info.context, dict) else None
+        defaults = []
+        if self.ebs.enabled and self.ebs.default_class:
+            defaults.append("gp3 (ebs.defaultClass)")
+            if ctx is not None and not demote_gp2(self.ebs, ctx):
+                defaults.append("gp2 (ebs.demoteGp2 is false)" if ctx.mode == "adopt" else "")
+        if self.efs.enabled and self.efs.default_class:
+            defaults.append("efs (efs.defaultClass)")
+        defaults = [d for d in defaults if d]
+        if len(defaults) > 1:
+            raise ValueError(
+                f"more than one default StorageClass: {', '.join(defaults)}; Kubernetes then picks the "
+                "newest for claims without a class, so keep exactly one"
+            )
+        return self
+
+
+def demote_gp2(ebs: EbsConfig, ctx: StackContext) -> bool:
+    """Whether the gp2 StorageClass is patched to stop being the default (see `ebs.demoteGp2`)."""
+    if ebs.demote_gp2 is not None:
+        return ebs.demote_gp2
+    if ctx.mode == "adopt" or ctx.kubernetes_version is None:
+        return True
+    major, minor = (int(p) for p in ctx.kubernetes_version.split("."))
+    return (major, minor) < (1, 30)
+
+
+def stack_context(raw: dict[str, object]) -> dict[str, object]:
+    """The validation context of the add-on rules, from the raw (not yet validated) stack config."""
+    import re
+
+    from config.models import K8S_VERSION_PATTERN, REGION_PATTERN, ClusterConfig, region_partition
+
+    region = raw.get("region")
+    cluster = raw.get("cluster")
+    if not isinstance(region, str) or not re.match(REGION_PATTERN, region) or not isinstance(cluster, dict):
+        return {}  # the region or cluster is refused on its own key; the add-on rules wait for a valid one
+    mode = cluster.get("mode")
+    default_version = ClusterConfig.model_fields["kubernetes_version"].default
+    version = cluster.get("kubernetesVersion", default_version) if mode == "create" else None
+    if mode not in ("create", "adopt"):
+        return {}
+    if version is not None and not (isinstance(version, str) and re.match(K8S_VERSION_PATTERN, version)):
+        return {}
+    return {"stack": StackContext(region, region_partition(region), str(mode), version)}

@@ -30,7 +30,7 @@ def test_prod_adopts_and_tags_with_tag_resources(prod_plan: Plan) -> None:
     assert prod_plan.by_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider") == []
     assert prod_plan.outputs["clusterName"] == "prod-main"
     # The CoreDNS add-on of an existing cluster is not taken over.
-    assert prod_plan.by_type("aws:eks/addon:Addon") == []
+    assert "coredns" not in {a.inputs["addonName"] for a in prod_plan.by_type("aws:eks/addon:Addon")}
     # us-east-1: every ARN carries the account of the fake world and the stack's region.
     assert (
         prod_plan.outputs["controllerRoleArn"]
@@ -47,7 +47,7 @@ def test_adopt_creates_the_oidc_provider_only_when_asked() -> None:
 
 def test_adopt_discovers_subnets_by_tag_when_none_listed() -> None:
     plan = render(adopt_values())
-    profile = plan.one("aws:eks/fargateProfile:FargateProfile")
+    profile = plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-profile")
     assert len(profile.inputs["subnetIds"]) == 3
     assert [t for t in plan.by_type("aws:ec2/tag:Tag") if t.inputs["resourceId"].startswith("subnet-")] == []
 
@@ -74,11 +74,12 @@ def test_adopt_of_a_missing_cluster_fails() -> None:
 
 
 def test_adopt_leaves_coredns_where_it_runs_unless_asked(prod_plan: Plan) -> None:
-    profile = prod_plan.one("aws:eks/fargateProfile:FargateProfile")
+    profile = prod_plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-profile")
     assert profile.inputs["selectors"] == [{"namespace": "karpenter", "labels": {"fargate": "enabled"}}]
     values = stack_values("prod")
     values["karpenter"]["coreDnsOnFargate"] = True
     plan = render(values)
-    selectors = plan.one("aws:eks/fargateProfile:FargateProfile").inputs["selectors"]
+    selectors = plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-profile").inputs["selectors"]
     assert {"namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}} in selectors
-    assert plan.by_type("aws:eks/addon:Addon") == []  # the existing add-on is never taken over
+    # the existing add-on is never taken over
+    assert "coredns" not in {a.inputs["addonName"] for a in plan.by_type("aws:eks/addon:Addon")}

@@ -115,7 +115,7 @@ def test_releases_in_the_plan(dev_plan: Plan) -> None:
 
 
 def test_fargate_profile(dev_plan: Plan) -> None:
-    profile = dev_plan.one("aws:eks/fargateProfile:FargateProfile")
+    profile = dev_plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-profile")
     assert profile.inputs["selectors"] == [
         {"namespace": "karpenter", "labels": {"fargate": "enabled"}},
         {"namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}},

@@ -49,9 +49,9 @@ GP3_MIBS_PER_IOPS = 0.25
 MOUNTPOINT_MIN_KUBERNETES = (1, 30)
 """Mountpoint for S3 CSI driver v2 requires Kubernetes 1.30 or later (docs/INSTALL.md, "Prerequisites")."""
 
-POD_IDENTITY_UNAVAILABLE_PARTITIONS = ("aws-cn", "aws-us-gov")
-"""Partitions where this stack refuses EKS Pod Identity (the EKS user guide lists no Pod Identity agent or
-`eks-auth` endpoint there for the versions pinned here)."""
+POD_IDENTITY_UNAVAILABLE_PARTITIONS = ("aws-cn",)
+"""Partitions without EKS Pod Identity: "Pod Identity is not available in China Regions. Use IAM roles for
+service accounts." (EKS user guide for the China Regions, docs.amazonaws.cn .../pod-identities.html)."""
 
 
 @dataclass(frozen=True)

@@ -531,7 +531,9 @@ def test_storage_objects_are_valid_for_their_kinds(stack: str, request: pytest.F
 
 def test_the_validator_catches_a_misspelt_field() -> None:
     errors: list[str] = []
-    bad = copy.deepcopy(docs.s3_volume(volume_name="v", bucket="b", region="eu-west-1", read_only=False))
+    bad = copy.deepcopy(
+        docs.s3_volume(volume_name="v", namespace="n", bucket="b", region="eu-west-1", read_only=False)
+    )
     bad["spec"]["csi"]["volumeHandel"] = "x"
     del bad["spec"]["csi"]["driver"]
     _check(bad, pulumi_kubernetes.core.v1.PersistentVolumeArgs, "pv", errors)
@@ -554,6 +556,7 @@ def test_s3_volume_and_claim_bind_statically(everything: Plan) -> None:
     assert pv["spec"]["accessModes"] == pvc["spec"]["accessModes"] == ["ReadOnlyMany"]
     assert pvc["spec"]["volumeName"] == pv["metadata"]["name"] and pvc["metadata"]["namespace"] == "data"
     assert pv["spec"]["storageClassName"] == pvc["spec"]["storageClassName"] == ""
+    assert pv["spec"]["claimRef"] == {"namespace": "data", "name": "s3-shared-datasets-example"}
 
 
 def test_aws_inputs_exist_in_the_pinned_sdk(everything: Plan) -> None:
@@ -764,12 +767,6 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
         "addons.s3.enabled",
         "aws-cn",
     ),
-    (
-        "Pod Identity in GovCloud",
-        {"addons.s3": S3, "region": "us-gov-west-1", "addons.ebs": {}, "addons.efs": {}},
-        "addons.s3.enabled",
-        "aws-us-gov",
-    ),
     ("unpinned EBS add-on", {"addons.ebs": {"enabled": True}}, "addons.ebs", "`version` is required"),
     ("unpinned S3 add-on", {"addons.s3": {"enabled": True}}, "addons.s3", "allowLatestVersion"),
     (
@@ -796,3 +793,29 @@ def test_bad_storage_config_is_refused_by_key(
 def test_unpinned_is_accepted_when_allowed() -> None:
     plan = render(_with({"addons.ebs": {"enabled": True, "allowLatestVersion": True}}))
     assert "addonVersion" not in _one(plan, "aws:eks/addon:Addon", "ebs-addon").inputs
+
+
+# --- what a config change replaces (../shared/pulumi-replacements/replacements.json) ----------------------
+
+
+def test_replacements_are_handled(everything: Plan) -> None:
+    rules = json.loads(shared("pulumi-replacements/replacements.json").read_text())["types"]
+    storage_class = rules["kubernetes:storage.k8s.io/v1:StorageClass"]
+    # A change of gp3's iops/throughput/KMS key (parameters) replaces the class; the API refuses updates of
+    # reclaimPolicy and volumeBindingMode, which Pulumi would plan as updates: those replace it too.
+    assert "parameters" in storage_class["replaceOn"]
+    assert "reclaimPolicy" in storage_class["notes"] and "volumeBindingMode" in storage_class["notes"]
+    for cls in everything.by_type("kubernetes:storage.k8s.io/v1:StorageClass"):
+        assert cls.replace_on_changes == ["reclaimPolicy", "volumeBindingMode"], cls.name
+        assert cls.delete_before_replace, cls.name  # the name is fixed: delete first, then create
+    # A created file system is replaced (its data lost) by a change of KMS key or encryption: protected.
+    assert {"kmsKeyId", "encrypted"} <= set(rules["aws:efs/fileSystem:FileSystem"]["replaceOn"])
+    assert _one(everything, "aws:efs/fileSystem:FileSystem", "efs-fs").protect
+    assert rules["aws:efs/mountTarget:MountTarget"]["deleteBeforeReplace"].startswith("always")
+    # The gp2 patch replaces only on a rename, which it never has.
+    assert rules["kubernetes:storage.k8s.io/v1:StorageClassPatch"]["replaceOn"] == ["metadata.name"]
+
+
+def test_efs_protection_can_be_turned_off() -> None:
+    plan = render(stack_values("dev"))  # dev opts out (protect: false)
+    assert not _one(plan, "aws:efs/fileSystem:FileSystem", "efs-fs").protect

@@ -274,6 +274,8 @@ class RecordedResource:
     protect: bool
     retain_on_delete: bool
     inputs: dict[str, Any]
+    replace_on_changes: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -340,6 +342,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
                 inputs=to_json_value(inputs),
+                replace_on_changes=sorted(request.replaceOnChanges),
+                delete_before_replace=bool(request.deleteBeforeReplace),
             )
         )
         return response

@@ -130,6 +130,7 @@ class S3Storage(pulumi.ComponentResource):
         for bucket in cfg.buckets:
             pv = docs.s3_volume(
                 volume_name=bucket.volume_name,
+                namespace=cfg.namespace,
                 bucket=bucket.name,
                 region=c.aws.region,
                 read_only=bucket.read_only,

@@ -257,9 +257,12 @@ def efs_storage_class(
     }
 
 
-def s3_volume(*, volume_name: str, bucket: str, region: str, read_only: bool) -> dict[str, Any]:
-    """A static PersistentVolume for one bucket (Mountpoint supports static provisioning only; the capacity
-    is required by Kubernetes and ignored by the driver), pre-bound to its claim's name."""
+def s3_volume(
+    *, volume_name: str, namespace: str, bucket: str, region: str, read_only: bool
+) -> dict[str, Any]:
+    """A static PersistentVolume for one bucket, as Mountpoint's static-provisioning example writes it
+    (examples/kubernetes/static_provisioning: empty storageClassName, capacity required by Kubernetes and
+    ignored by the driver), reserved for its claim with `claimRef` so no other claim can bind it."""
     mount_options = ["allow-delete", f"region {region}"]
     if read_only:
         mount_options = ["read-only", f"region {region}"]
@@ -272,6 +275,7 @@ def s3_volume(*, volume_name: str, bucket: str, region: str, read_only: bool) ->
             "accessModes": ["ReadOnlyMany" if read_only else "ReadWriteMany"],
             "persistentVolumeReclaimPolicy": "Retain",
             "storageClassName": "",
+            "claimRef": {"namespace": namespace, "name": volume_name},
             "mountOptions": mount_options,
             "csi": {
                 "driver": S3_DRIVER,

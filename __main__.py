@@ -20,7 +20,7 @@ from components.karpenter_release import KarpenterRelease, KarpenterReleaseArgs
 from components.network import Network, NetworkArgs
 from components.node_identity import NodeIdentity, NodeIdentityArgs
 from components.node_pools import NodePools, NodePoolsArgs
-from config.addons import demote_gp2
+from config.addons import demote_gp2, minimum_kubernetes_versions
 from config.load import load_stack_config
 
 cfg = load_stack_config()
@@ -49,7 +49,12 @@ if cfg.cluster.mode == "create":
     cluster = Cluster("cluster", ClusterArgs(name, ctx, create=create), on_aws)
 else:
     existing = cfg.cluster.existing_or_default
-    adopt = AdoptArgs(existing.private_subnet_ids, existing.security_group_id, existing.create_oidc_provider)
+    adopt = AdoptArgs(
+        existing.private_subnet_ids,
+        existing.security_group_id,
+        existing.create_oidc_provider,
+        minimum_versions=minimum_kubernetes_versions(cfg.addons),
+    )
     cluster = Cluster("cluster", ClusterArgs(name, ctx, adopt=adopt), on_aws)
 
 # AWS identities and interruption handling: they need the cluster's name, not the cluster, except the

@@ -63,6 +63,19 @@ def field_of(value: Any, name: str) -> Any:
     return getattr(value, name)
 
 
+def check_minimum_versions(cluster_name: str, version: str, minimum: dict[str, tuple[int, int]]) -> None:
+    """Refuse, before anything is created, what the adopted cluster's Kubernetes version cannot run."""
+    have = tuple(int(p) for p in version.split(".")[:2])
+    too_old = [f"{key} needs {m[0]}.{m[1]} or later" for key, m in sorted(minimum.items()) if have < m]
+    if too_old:
+        raise pulumi.RunError(
+            f"cluster {cluster_name} runs Kubernetes {version}: "
+            + "; ".join(too_old)
+            + " (upgrade the cluster "
+            "or turn that off)"
+        )
+
+
 def issuer_host(issuer: str) -> str:
     return issuer.removeprefix("https://")
 
@@ -81,6 +94,8 @@ class AdoptArgs:
     private_subnet_ids: list[str] | None
     security_group_id: str | None
     create_oidc_provider: bool
+    minimum_versions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """What needs a minimum Kubernetes version of the existing cluster (key path -> (major, minor))."""
 
 
 @dataclass
@@ -190,6 +205,7 @@ class Cluster(pulumi.ComponentResource):
         check_authentication_mode(
             cluster_name, field_of(access[0], "authentication_mode") if access else None
         )
+        check_minimum_versions(cluster_name, info.version, args.minimum_versions)
         vpc = info.vpc_config
         issuer = field_of(field_of(info.identities[0], "oidcs")[0], "issuer")
         host = issuer_host(issuer)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pydantic import Field, ValidationInfo, model_validator
 
 from config.addons_ingress import LoadBalancerControllerConfig, PortainerConfig
-from config.addons_storage import EbsConfig, EfsConfig, S3Config, StackContext
+from config.addons_storage import MOUNTPOINT_MIN_KUBERNETES, EbsConfig, EfsConfig, S3Config, StackContext
 from config.base import Model
 
 
@@ -29,11 +29,12 @@ class AddonsConfig(Model):
         defaults = []
         if self.ebs.enabled and self.ebs.default_class:
             defaults.append("gp3 (ebs.defaultClass)")
-            if ctx is not None and not demote_gp2(self.ebs, ctx):
-                defaults.append("gp2 (ebs.demoteGp2 is false)" if ctx.mode == "adopt" else "")
         if self.efs.enabled and self.efs.default_class:
             defaults.append("efs (efs.defaultClass)")
-        defaults = [d for d in defaults if d]
+        # Only the EBS add-on's patch takes the default away from a gp2 that EKS marked default.
+        gp2_demoted = self.ebs.enabled and ctx is not None and demote_gp2(self.ebs, ctx)
+        if defaults and ctx is not None and gp2_may_be_default(ctx) and not gp2_demoted:
+            defaults.append("gp2 (may be the cluster's default: enable ebs and leave demoteGp2 unset)")
         if len(defaults) > 1:
             raise ValueError(
                 f"more than one default StorageClass: {', '.join(defaults)}; Kubernetes then picks the "
@@ -42,10 +43,22 @@ class AddonsConfig(Model):
         return self
 
 
+def minimum_kubernetes_versions(addons: AddonsConfig) -> dict[str, tuple[int, int]]:
+    """What the enabled add-ons need of an adopted cluster's version (a created one is checked in config)."""
+    return (
+        {"addons.s3 (Mountpoint for S3 CSI driver v2)": MOUNTPOINT_MIN_KUBERNETES}
+        if addons.s3.enabled
+        else {}
+    )
+
+
 def demote_gp2(ebs: EbsConfig, ctx: StackContext) -> bool:
     """Whether the gp2 StorageClass is patched to stop being the default (see `ebs.demoteGp2`)."""
-    if ebs.demote_gp2 is not None:
-        return ebs.demote_gp2
+    return gp2_may_be_default(ctx) if ebs.demote_gp2 is None else ebs.demote_gp2
+
+
+def gp2_may_be_default(ctx: StackContext) -> bool:
+    """EKS marked gp2 as the default class on clusters created before 1.30; an adopted one may be such."""
     if ctx.mode == "adopt" or ctx.kubernetes_version is None:
         return True
     major, minor = (int(p) for p in ctx.kubernetes_version.split("."))

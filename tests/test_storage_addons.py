@@ -18,12 +18,13 @@ import pulumi_kubernetes
 import pytest
 import yaml
 from policy_sentry.querying.all import get_all_actions
+from pulumi import RunError
 
 from components.addons import storage_documents as docs
 from config.base import ConfigError
 from tests.conftest import render, stack_values
 from tests.test_ordering import destroy_order
-from tools.mocks import ROOT, Plan, RecordedResource
+from tools.mocks import ROOT, Plan, RecordedResource, World
 from tools.synth import iam_documents, kubernetes_objects, synth
 
 SHARED = ROOT.parent / "shared"
@@ -683,7 +684,7 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
             "addons.ebs.demoteGp2": False,
         },
         "addons",
-        "gp2 (ebs.demoteGp2 is false)",
+        "gp2 (may be the cluster's default",
     ),
     ("gp3 iops too low", {"addons.ebs.iops": 2000}, "addons.ebs", "outside gp3's 3000 to 80000"),
     ("gp3 iops too high", {"addons.ebs.iops": 90000}, "addons.ebs", "outside gp3's 3000 to 80000"),
@@ -770,6 +771,22 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
     ("unpinned EBS add-on", {"addons.ebs": {"enabled": True}}, "addons.ebs", "`version` is required"),
     ("unpinned S3 add-on", {"addons.s3": {"enabled": True}}, "addons.s3", "allowLatestVersion"),
     (
+        "default efs class in adopt mode without the gp2 patch",
+        {
+            "cluster": {"mode": "adopt", "name": "prod-main"},
+            "addons.ebs": {"enabled": False},
+            "addons.efs.defaultClass": True,
+        },
+        "addons",
+        "gp2 (may be the cluster's default",
+    ),
+    (
+        "gp2 kept default on a created 1.29 cluster",
+        {"cluster.kubernetesVersion": "1.29", "addons.ebs.demoteGp2": False},
+        "addons",
+        "more than one default StorageClass",
+    ),
+    (
         "add-on version without eksbuild",
         {"addons.ebs.version": "1.64.0"},
         "addons.ebs.version",
@@ -819,3 +836,17 @@ def test_replacements_are_handled(everything: Plan) -> None:
 def test_efs_protection_can_be_turned_off() -> None:
     plan = render(stack_values("dev"))  # dev opts out (protect: false)
     assert not _one(plan, "aws:efs/fileSystem:FileSystem", "efs-fs").protect
+
+
+def test_adopted_cluster_too_old_for_mountpoint_is_refused_before_anything() -> None:
+    values = stack_values("prod")
+    world = World(region="us-east-1")
+    world.add_cluster("prod-main")
+    world.existing_clusters["prod-main"]["version"] = "1.29"
+    with pytest.raises(RunError) as refused:
+        render(values, world=world)
+    assert "addons.s3 (Mountpoint for S3 CSI driver v2) needs 1.30 or later" in str(refused.value)
+    registered = {r.type for r in refused.value.registered}  # type: ignore[attr-defined]
+    assert registered <= {"pulumi:pulumi:Stack", "pulumi:providers:aws", "karpenter-eks:cluster:Cluster"}
+    values["addons"]["s3"]["enabled"] = False
+    render(values, world=world)  # without Mountpoint, 1.29 is fine

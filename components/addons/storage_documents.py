@@ -177,8 +177,12 @@ def tls_only_bucket_policy(*, bucket_arn: str) -> dict[str, Any]:
 
 def ebs_configuration_values(*, node_host_network: bool) -> dict[str, Any]:
     """`node.hostNetwork`: the node pods reach IMDS with hop limit 1, so they read the instance's real ENI
-    and attachment count and report correct volume attach limits (aws-ebs-csi-driver #2262). The add-on's
-    own `defaultStorageClass` stays off: it is unencrypted and would fight the gp3 class."""
+    and attachment count and report correct volume attach limits (aws-ebs-csi-driver #2262; the EKS add-on
+    accepts `node.hostNetwork`, containers-roadmap #2661). The add-on's own `defaultStorageClass` stays off:
+    it is unencrypted and would fight the gp3 class. The controller runs on Fargate (it only prefers EC2 in
+    the chart's affinity; aws-efs-csi-driver #1100 notes it runs there). Without instance metadata it takes
+    the region from AWS_REGION, which EKS's IRSA webhook sets in IRSA pods (not verifiable offline: the
+    live smoke test is where a missing region would show)."""
     values: dict[str, Any] = {"defaultStorageClass": {"enabled": False}}
     if node_host_network:
         values["node"] = {"hostNetwork": True}
@@ -187,11 +191,9 @@ def ebs_configuration_values(*, node_host_network: bool) -> dict[str, Any]:
 
 def efs_configuration_values() -> dict[str, Any]:
     """Fargate refuses privileged containers ("Pod not supported on Fargate: invalid SecurityContext fields:
-    Privileged", aws-efs-csi-driver #1329/#1100); the controller needs privilege only for
-    `deleteAccessPointRootDir`, which stays off."""
-    return {
-        "controller": {"containerSecurityContext": {"privileged": False}, "deleteAccessPointRootDir": False}
-    }
+    Privileged", aws-efs-csi-driver #1329/#1100, where the add-on override is shown); the controller needs
+    privilege only for `controller.deleteAccessPointRootDir`, which is off by default and left so."""
+    return {"controller": {"containerSecurityContext": {"privileged": False}}}
 
 
 # --- Kubernetes manifests ----------------------------------------------------------------------------------

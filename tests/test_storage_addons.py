@@ -180,6 +180,32 @@ def test_pod_identity_trust_is_limited_to_the_cluster() -> None:
     }
 
 
+UPSTREAM_MOUNTPOINT_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "MountpointFullBucketAccess",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": ["arn:aws:s3:::DOC-EXAMPLE-BUCKET"],
+        },
+        {
+            "Sid": "MountpointFullObjectAccess",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
+            "Resource": ["arn:aws:s3:::DOC-EXAMPLE-BUCKET/*"],
+        },
+    ],
+}
+"""awslabs/mountpoint-s3 doc/CONFIGURATION.md, "IAM permissions" (full access to one bucket)."""
+
+
+def test_mountpoint_policy_for_a_writable_bucket_is_upstreams() -> None:
+    assert docs.mountpoint_policy(partition="aws", buckets=[("DOC-EXAMPLE-BUCKET", False)]) == (
+        UPSTREAM_MOUNTPOINT_POLICY
+    )
+
+
 def test_mountpoint_policy_is_scoped_to_the_buckets_and_read_only_ones_get_no_writes() -> None:
     assert docs.mountpoint_policy(partition="aws-cn", buckets=[("b-rw", False), ("a-ro", True)]) == {
         "Version": "2012-10-17",
@@ -191,23 +217,23 @@ def test_mountpoint_policy_is_scoped_to_the_buckets_and_read_only_ones_get_no_wr
                 "Resource": ["arn:aws-cn:s3:::a-ro", "arn:aws-cn:s3:::b-rw"],
             },
             {
-                "Sid": "MountpointReadObjects",
+                "Sid": "MountpointFullObjectAccess",
                 "Effect": "Allow",
-                "Action": ["s3:GetObject"],
-                "Resource": ["arn:aws-cn:s3:::a-ro/*", "arn:aws-cn:s3:::b-rw/*"],
+                "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
+                "Resource": ["arn:aws-cn:s3:::b-rw/*"],
             },
             {
-                "Sid": "MountpointWriteObjects",
+                "Sid": "MountpointReadOnlyObjectAccess",
                 "Effect": "Allow",
-                "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
-                "Resource": ["arn:aws-cn:s3:::b-rw/*"],
+                "Action": ["s3:GetObject"],
+                "Resource": ["arn:aws-cn:s3:::a-ro/*"],
             },
         ],
     }
     read_only = docs.mountpoint_policy(partition="aws", buckets=[("a-ro", True)])
     assert [s["Sid"] for s in read_only["Statement"]] == [
         "MountpointFullBucketAccess",
-        "MountpointReadObjects",
+        "MountpointReadOnlyObjectAccess",
     ]
 
 

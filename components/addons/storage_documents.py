@@ -128,31 +128,37 @@ def kms_key_policy(key_arn: str) -> dict[str, Any]:
 
 
 def mountpoint_policy(*, partition: str, buckets: list[tuple[str, bool]]) -> dict[str, Any]:
-    """Mountpoint's documented least privilege (docs/CONFIGURATION.md), scoped to (bucket, read_only) pairs:
-    ListBucket on the buckets, object reads everywhere, object writes only on writable buckets."""
+    """Mountpoint's documented least privilege (mountpoint-s3 doc/CONFIGURATION.md, "IAM permissions":
+    MountpointFullBucketAccess and MountpointFullObjectAccess), scoped to (bucket, read_only) pairs. With
+    only writable buckets it is upstream's policy statement for statement; read-only buckets get object
+    reads only (ListBucket + GetObject is what a read-only mount needs, same document)."""
     names = sorted(name for name, _ in buckets)
     writable = sorted(name for name, read_only in buckets if not read_only)
+    read_only = sorted(name for name, ro in buckets if ro)
     statements = [
         {
             "Sid": "MountpointFullBucketAccess",
             "Effect": "Allow",
             "Action": ["s3:ListBucket"],
             "Resource": [f"arn:{partition}:s3:::{n}" for n in names],
-        },
-        {
-            "Sid": "MountpointReadObjects",
-            "Effect": "Allow",
-            "Action": ["s3:GetObject"],
-            "Resource": [f"arn:{partition}:s3:::{n}/*" for n in names],
-        },
+        }
     ]
     if writable:
         statements.append(
             {
-                "Sid": "MountpointWriteObjects",
+                "Sid": "MountpointFullObjectAccess",
                 "Effect": "Allow",
-                "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
+                "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
                 "Resource": [f"arn:{partition}:s3:::{n}/*" for n in writable],
+            }
+        )
+    if read_only:
+        statements.append(
+            {
+                "Sid": "MountpointReadOnlyObjectAccess",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": [f"arn:{partition}:s3:::{n}/*" for n in read_only],
             }
         )
     return _document(*statements)

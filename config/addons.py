@@ -69,7 +69,13 @@ def stack_context(raw: dict[str, object]) -> dict[str, object]:
     """The validation context of the add-on rules, from the raw (not yet validated) stack config."""
     import re
 
-    from config.models import K8S_VERSION_PATTERN, REGION_PATTERN, ClusterConfig, region_partition
+    from config.models import (
+        K8S_VERSION_PATTERN,
+        REGION_PATTERN,
+        ClusterConfig,
+        KarpenterConfig,
+        region_partition,
+    )
 
     region = raw.get("region")
     cluster = raw.get("cluster")
@@ -82,4 +88,8 @@ def stack_context(raw: dict[str, object]) -> dict[str, object]:
         return {}
     if version is not None and not (isinstance(version, str) and re.match(K8S_VERSION_PATTERN, version)):
         return {}
-    return {"stack": StackContext(region, region_partition(region), str(mode), version)}
+    karpenter = raw.get("karpenter")
+    namespace = karpenter.get("namespace") if isinstance(karpenter, dict) else None
+    if not isinstance(namespace, str):
+        namespace = KarpenterConfig.model_fields["namespace"].default
+    return {"stack": StackContext(region, region_partition(region), str(mode), version, namespace)}

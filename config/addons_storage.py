@@ -62,7 +62,9 @@ class StackContext:
     partition: str
     mode: str
     kubernetes_version: str | None
-    """The created cluster's version; None in adopt mode (EKS itself refuses an incompatible add-on)."""
+    """The created cluster's version; None in adopt mode (checked against the cluster when adopting)."""
+    karpenter_namespace: str = "karpenter"
+    """The namespace the stack creates for Karpenter (no other part may create it again)."""
 
 
 def _context(info: ValidationInfo) -> StackContext | None:
@@ -295,12 +297,23 @@ class S3Config(PinnedAddon):
     enabled: bool = Field(default=False, description="Install the Mountpoint for S3 CSI driver.")
     namespace: K8sName = Field(
         default="s3-data",
-        description="Namespace of the claims (created by this stack unless it is `default`); workloads that "
-        "mount the buckets run there.",
+        description="Namespace of the claims, created by this stack (unless it is `default`); workloads that "
+        "mount the buckets run there, on EC2 nodes (Fargate cannot mount S3 volumes). Not a system namespace "
+        "nor Karpenter's.",
     )
     buckets: Annotated[list[S3Bucket], AfterValidator(_unique_buckets)] = Field(
         default=[], description="Buckets to mount; the driver's policy is scoped to exactly these."
     )
+
+    @field_validator("namespace")
+    @classmethod
+    def _own_namespace(cls, namespace: str, info: ValidationInfo) -> str:
+        ctx = _context(info)
+        if namespace in ("kube-system", "kube-public", "kube-node-lease"):
+            raise ValueError("is a system namespace; the claims belong in a namespace of their own")
+        if ctx is not None and namespace == ctx.karpenter_namespace:
+            raise ValueError(f"is Karpenter's namespace ({namespace}); choose a namespace of its own")
+        return namespace
 
     @field_validator("enabled")
     @classmethod

@@ -446,7 +446,9 @@ class StackConfig(Model):
     def addons_context(self) -> StackContext:
         """What the add-on rules and components need of the rest of the stack."""
         version = self.cluster.kubernetes_version if self.cluster.mode == "create" else None
-        return StackContext(self.region, region_partition(self.region), self.cluster.mode, version)
+        return StackContext(
+            self.region, region_partition(self.region), self.cluster.mode, version, self.karpenter.namespace
+        )
 
     @property
     def core_dns_on_fargate(self) -> bool:

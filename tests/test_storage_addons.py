@@ -794,6 +794,18 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
         "addons.s3.enabled",
         "aws-cn",
     ),
+    (
+        "S3 claims in Karpenter's namespace",
+        {"addons.s3": {**S3, "namespace": "karpenter"}},
+        "addons.s3.namespace",
+        "Karpenter's",
+    ),
+    (
+        "S3 claims in kube-system",
+        {"addons.s3": {**S3, "namespace": "kube-system"}},
+        "addons.s3.namespace",
+        "system namespace",
+    ),
     ("unpinned EBS add-on", {"addons.ebs": {"enabled": True}}, "addons.ebs", "`version` is required"),
     ("unpinned S3 add-on", {"addons.s3": {"enabled": True}}, "addons.s3", "allowLatestVersion"),
     (

@@ -164,14 +164,14 @@ storage = StorageAddonArgs(
     oidc_issuer=cluster.oidc_issuer,
     pod_execution_role_arn=fargate.pod_execution_role_arn,
     private_subnet_ids=cluster.private_subnet_ids,
-    after_profile=fargate.profile,
+    after_profile=storage_profile_chain,
     k8s_provider=k8s_provider,
     path=cfg.iam.path,
     permissions_boundary_arn=cfg.iam.permissions_boundary_arn,
 )
 if cfg.addons.ebs.enabled:
     gp2 = demote_gp2(cfg.addons.ebs, cfg.addons_context)
-    ebs = EbsStorage("ebs", EbsArgs(replace(storage), cfg.addons.ebs, gp2), on_aws)
+    ebs = EbsStorage("ebs", EbsArgs(storage, cfg.addons.ebs, gp2), on_aws)
     storage_profile_chain = ebs.profile
 if cfg.addons.efs.enabled:
     efs = EfsStorage(

@@ -1,11 +1,18 @@
 """Karpenter on Amazon EKS: load the stack config, compose the components, export the outputs."""
 
+from dataclasses import replace
+
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import preflight
+from components.addons.ebs import EbsArgs, EbsStorage
+from components.addons.efs import EfsArgs, EfsStorage
 from components.addons.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
+from components.addons.portainer import Portainer, PortainerArgs
+from components.addons.s3 import S3Args, S3Storage
+from components.addons.storage_common import StorageAddonArgs
 from components.admin_access import AdminAccessArgs, AdminAccessEntries
 from components.aws_context import aws_context
 from components.cluster import AdoptArgs, Cluster, ClusterArgs, CreateArgs
@@ -17,6 +24,7 @@ from components.naming import STACK_TAG
 from components.network import Network, NetworkArgs
 from components.node_identity import NodeIdentity, NodeIdentityArgs
 from components.node_pools import NodePools, NodePoolsArgs
+from config.addons import demote_gp2, minimum_kubernetes_versions
 from config.load import load_stack_config
 
 cfg = load_stack_config()
@@ -52,7 +60,12 @@ if cfg.cluster.mode == "create":
     cluster = Cluster("cluster", ClusterArgs(name, ctx, create=create), on_aws)
 else:
     existing = cfg.cluster.existing_or_default
-    adopt = AdoptArgs(existing.private_subnet_ids, existing.security_group_id, existing.create_oidc_provider)
+    adopt = AdoptArgs(
+        existing.private_subnet_ids,
+        existing.security_group_id,
+        existing.create_oidc_provider,
+        minimum_versions=minimum_kubernetes_versions(cfg.addons),
+    )
     cluster = Cluster("cluster", ClusterArgs(name, ctx, adopt=adopt), on_aws)
 
 # AWS identities and interruption handling: they need the cluster's name, not the cluster, except the
@@ -161,10 +174,52 @@ pools = NodePools(
 )
 
 # --- add-ons: storage (EBS gp3, EFS, S3) ---
+# Each add-on's Fargate profile is created after the previous one (EKS creates profiles one at a time);
+# nothing of Karpenter's path waits for any of them.
+storage_profile_chain: pulumi.Resource = fargate.profiles[-1]
+storage = StorageAddonArgs(
+    cluster_name=name,
+    cluster=cluster.name,
+    aws=ctx,
+    oidc_provider_arn=cluster.oidc_provider_arn,
+    oidc_issuer=cluster.oidc_issuer,
+    pod_execution_role_arn=fargate.pod_execution_role_arn,
+    private_subnet_ids=cluster.private_subnet_ids,
+    after_profile=storage_profile_chain,
+    k8s_provider=k8s_provider,
+    path=cfg.iam.path,
+    permissions_boundary_arn=cfg.iam.permissions_boundary_arn,
+)
+if cfg.addons.ebs.enabled:
+    gp2 = demote_gp2(cfg.addons.ebs, cfg.addons_context)
+    ebs = EbsStorage("ebs", EbsArgs(storage, cfg.addons.ebs, gp2), on_aws)
+    storage_profile_chain = ebs.profile
+if cfg.addons.efs.enabled:
+    efs = EfsStorage(
+        "efs",
+        EfsArgs(
+            replace(storage, after_profile=storage_profile_chain),
+            cfg.addons.efs,
+            vpc_id=cluster.vpc_id,
+            cluster_security_group_id=cluster.security_group_id,
+            private_subnets=(
+                {
+                    f"{cfg.region}{z}": s
+                    for z, s in zip(vpc.availability_zones, network.private_subnet_ids, strict=True)
+                }
+                if cfg.cluster.mode == "create"
+                else {s: s for s in cluster.adopted_private_subnet_ids}
+            ),
+        ),
+        on_aws,
+    )
+    storage_profile_chain = efs.profile
+if cfg.addons.s3.enabled:
+    s3 = S3Storage("s3", S3Args(replace(storage, after_profile=storage_profile_chain), cfg.addons.s3), on_aws)
+    storage_profile_chain = s3.profile
 
 # --- add-ons: load balancer controller and Portainer ---
-# Nothing of the Karpenter path waits for these. Portainer (components/addons/portainer.py) needs the EFS
-# file system of the storage add-ons: it is wired where the EFS component is.
+# Nothing of the Karpenter path waits for these. Their Fargate profiles come after the storage ones.
 on_aws_and_cluster = pulumi.ResourceOptions(providers=[aws_provider, k8s_provider])
 lbc = None
 if cfg.addons.load_balancer_controller.enabled:
@@ -179,10 +234,27 @@ if cfg.addons.load_balancer_controller.enabled:
             oidc_issuer=cluster.oidc_issuer,
             pod_execution_role_arn=fargate.pod_execution_role_arn,
             private_subnet_ids=cluster.private_subnet_ids,
-            fargate_after=fargate.profiles[-1],
+            fargate_after=storage_profile_chain,
             config=cfg.addons.load_balancer_controller,
             path=cfg.iam.path,
             permissions_boundary_arn=cfg.iam.permissions_boundary_arn,
+        ),
+        on_aws_and_cluster,
+    )
+if cfg.addons.portainer.enabled:  # the config refuses it without addons.efs
+    portainer = Portainer(
+        "portainer",
+        PortainerArgs(
+            cluster_name=name,
+            cluster=cluster.name,
+            pod_execution_role_arn=fargate.pod_execution_role_arn,
+            private_subnet_ids=cluster.private_subnet_ids,
+            fargate_after=lbc.profile if lbc else storage_profile_chain,
+            file_system_id=efs.file_system_id,
+            config=cfg.addons.portainer,
+            wait_for=[*efs.mount_targets],
+            ingress_controller=lbc.release if lbc else None,
+            ingress_class=lbc.ingress_class if lbc else "alb",
         ),
         on_aws_and_cluster,
     )

@@ -67,6 +67,19 @@ def field_of(value: Any, name: str) -> Any:
     return getattr(value, name)
 
 
+def check_minimum_versions(cluster_name: str, version: str, minimum: dict[str, tuple[int, int]]) -> None:
+    """Refuse, before anything is created, what the adopted cluster's Kubernetes version cannot run."""
+    have = tuple(int(p) for p in version.split(".")[:2])
+    too_old = [f"{key} needs {m[0]}.{m[1]} or later" for key, m in sorted(minimum.items()) if have < m]
+    if too_old:
+        raise pulumi.RunError(
+            f"cluster {cluster_name} runs Kubernetes {version}: "
+            + "; ".join(too_old)
+            + " (upgrade the cluster "
+            "or turn that off)"
+        )
+
+
 def issuer_host(issuer: str) -> str:
     return issuer.removeprefix("https://")
 
@@ -86,6 +99,8 @@ class AdoptArgs:
     private_subnet_ids: list[str] | None
     security_group_id: str | None
     create_oidc_provider: bool
+    minimum_versions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """What needs a minimum Kubernetes version of the existing cluster (key path -> (major, minor))."""
 
 
 @dataclass
@@ -116,6 +131,8 @@ class Cluster(pulumi.ComponentResource):
     """Create mode: the NAT gateways and private routes pods need (see Network.egress)."""
     discovery_tags: list[pulumi.Resource]
     """The `karpenter.sh/discovery` tags this component adds; the EC2NodeClass waits for them."""
+    adopted_private_subnet_ids: list[str]
+    """Adopt mode: the private subnets in use (configured or found by tag), as plain IDs."""
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("karpenter-eks:cluster:Cluster", name, None, opts)
@@ -127,6 +144,7 @@ class Cluster(pulumi.ComponentResource):
         self.identifier = pulumi.Output.all(args.aws.partition, args.aws.account_id).apply(
             lambda v: cluster_arn(v[0], args.aws.region, v[1], args.cluster_name)
         )
+        self.adopted_private_subnet_ids = []
         if args.create is not None:
             self._create(name, args.cluster_name, args.create)
         else:
@@ -199,6 +217,7 @@ class Cluster(pulumi.ComponentResource):
         check_authentication_mode(
             cluster_name, field_of(access[0], "authentication_mode") if access else None
         )
+        check_minimum_versions(cluster_name, info.version, args.minimum_versions)
         vpc = info.vpc_config
         issuer = field_of(field_of(info.identities[0], "oidcs")[0], "issuer")
         host = issuer_host(issuer)
@@ -249,5 +268,6 @@ class Cluster(pulumi.ComponentResource):
                 )
             subnet_ids = sorted(found.ids)
         self.private_subnet_ids = pulumi.Output.from_input(subnet_ids)
+        self.adopted_private_subnet_ids = list(subnet_ids)
         ca = field_of(info.certificate_authorities[0], "data")
         self.kubeconfig = pulumi.Output.secret(kubeconfig(info.name, info.endpoint, ca, ctx.region))

@@ -5,10 +5,10 @@ parts together (Portainer needs EFS, an Ingress needs the load balancer controll
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
 from config.addons_ingress import LoadBalancerControllerConfig, PortainerConfig
-from config.addons_storage import EbsConfig, EfsConfig, S3Config
+from config.addons_storage import MOUNTPOINT_MIN_KUBERNETES, EbsConfig, EfsConfig, S3Config, StackContext
 from config.base import Model
 
 
@@ -44,3 +44,74 @@ class AddonsConfig(Model):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    @model_validator(mode="after")
+    def _one_default_storage_class(self, info: ValidationInfo) -> AddonsConfig:
+        ctx = info.context.get("stack") if isinstance(info.context, dict) else None
+        defaults = []
+        if self.ebs.enabled and self.ebs.default_class:
+            defaults.append("gp3 (ebs.defaultClass)")
+        if self.efs.enabled and self.efs.default_class:
+            defaults.append("efs (efs.defaultClass)")
+        # Only the EBS add-on's patch takes the default away from a gp2 that EKS marked default.
+        gp2_demoted = self.ebs.enabled and ctx is not None and demote_gp2(self.ebs, ctx)
+        if defaults and ctx is not None and gp2_may_be_default(ctx) and not gp2_demoted:
+            defaults.append("gp2 (may be the cluster's default: enable ebs and leave demoteGp2 unset)")
+        if len(defaults) > 1:
+            raise ValueError(
+                f"more than one default StorageClass: {', '.join(defaults)}; Kubernetes then picks the "
+                "newest for claims without a class, so keep exactly one"
+            )
+        return self
+
+
+def minimum_kubernetes_versions(addons: AddonsConfig) -> dict[str, tuple[int, int]]:
+    """What the enabled add-ons need of an adopted cluster's version (a created one is checked in config)."""
+    return (
+        {"addons.s3 (Mountpoint for S3 CSI driver v2)": MOUNTPOINT_MIN_KUBERNETES}
+        if addons.s3.enabled
+        else {}
+    )
+
+
+def demote_gp2(ebs: EbsConfig, ctx: StackContext) -> bool:
+    """Whether the gp2 StorageClass is patched to stop being the default (see `ebs.demoteGp2`)."""
+    return gp2_may_be_default(ctx) if ebs.demote_gp2 is None else ebs.demote_gp2
+
+
+def gp2_may_be_default(ctx: StackContext) -> bool:
+    """EKS marked gp2 as the default class on clusters created before 1.30; an adopted one may be such."""
+    if ctx.mode == "adopt" or ctx.kubernetes_version is None:
+        return True
+    major, minor = (int(p) for p in ctx.kubernetes_version.split("."))
+    return (major, minor) < (1, 30)
+
+
+def stack_context(raw: dict[str, object]) -> dict[str, object]:
+    """The validation context of the add-on rules, from the raw (not yet validated) stack config."""
+    import re
+
+    from config.models import (
+        K8S_VERSION_PATTERN,
+        REGION_PATTERN,
+        ClusterConfig,
+        KarpenterConfig,
+        region_partition,
+    )
+
+    region = raw.get("region")
+    cluster = raw.get("cluster")
+    if not isinstance(region, str) or not re.match(REGION_PATTERN, region) or not isinstance(cluster, dict):
+        return {}  # the region or cluster is refused on its own key; the add-on rules wait for a valid one
+    mode = cluster.get("mode")
+    default_version = ClusterConfig.model_fields["kubernetes_version"].default
+    version = cluster.get("kubernetesVersion", default_version) if mode == "create" else None
+    if mode not in ("create", "adopt"):
+        return {}
+    if version is not None and not (isinstance(version, str) and re.match(K8S_VERSION_PATTERN, version)):
+        return {}
+    karpenter = raw.get("karpenter")
+    namespace = karpenter.get("namespace") if isinstance(karpenter, dict) else None
+    if not isinstance(namespace, str):
+        namespace = KarpenterConfig.model_fields["namespace"].default
+    return {"stack": StackContext(region, region_partition(region), str(mode), version, namespace)}

@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 from pydantic import ValidationError
 
+from config.addons import stack_context
 from config.base import ConfigError, problems_of
 from config.models import StackConfig
 
@@ -44,7 +45,7 @@ def misplaced_keys(project: str, values: Mapping[str, Any]) -> dict[str, str]:
 def parse_stack_config(raw: Mapping[str, Any], misplaced: Mapping[str, str] | None = None) -> StackConfig:
     """Validate a decoded config map; every problem at once in one `ConfigError`."""
     try:
-        return StackConfig.model_validate(dict(raw))
+        return StackConfig.model_validate(dict(raw), context=stack_context(dict(raw)))
     except ValidationError as exc:
         problems = problems_of(exc)
         hints = misplaced or {}

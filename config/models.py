@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from config.addons import AddonsConfig
+from config.addons_storage import StackContext
 from config.base import Model, hinted, unique
 from config.nodepools import NodeClassConfig, NodePoolList
 
@@ -519,6 +520,14 @@ class StackConfig(Model):
                 f"ALB takes ACM certificates of its own region ({self.region}) only"
             )
         return self
+
+    @property
+    def addons_context(self) -> StackContext:
+        """What the add-on rules and components need of the rest of the stack."""
+        version = self.cluster.kubernetes_version if self.cluster.mode == "create" else None
+        return StackContext(
+            self.region, region_partition(self.region), self.cluster.mode, version, self.karpenter.namespace
+        )
 
     @property
     def core_dns_on_fargate(self) -> bool:

@@ -22,7 +22,7 @@ from tools.synth import world_for
 SHARED = ROOT.parent / "shared"
 LBC_SHARED = SHARED / "aws-load-balancer-controller" / "v3.5.0"
 PORTAINER_SHARED = SHARED / "portainer" / "239.4.0"
-WITH_PORTAINER = ROOT / "tests" / "programs" / "with_portainer.py"
+EVERYTHING = ROOT / "tests" / "stacks" / "Pulumi.everything.yaml"
 CERT = f"arn:aws:acm:eu-west-1:{ACCOUNT_ID}:certificate/0a1b2c3d-1111-2222-3333-444455556666"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 PROFILE = "aws:eks/fargateProfile:FargateProfile"
@@ -45,28 +45,17 @@ def shared(path: Path) -> Path:
 
 
 def everything_values() -> dict[str, Any]:
-    """dev plus EFS, the controller and Portainer with an internal HTTPS Ingress."""
-    values = stack_values("dev")
-    values["addons"] = {
-        "efs": {"enabled": True},
-        "loadBalancerController": {"enabled": True},
-        "portainer": {
-            "enabled": True,
-            "adminPassword": "correct-horse-battery",
-            "ingress": {
-                "enabled": True,
-                "certificateArn": CERT,
-                "allowedCidrs": ["10.0.0.0/8", "192.168.0.0/16"],
-                "host": "portainer.example.com",
-            },
-        },
-    }
+    """tests/stacks/Pulumi.everything.yaml (dev with every add-on: EFS, the controller, Portainer with an
+    internal HTTPS Ingress), with a plain admin password instead of the file's ciphertext."""
+    doc = yaml.safe_load(EVERYTHING.read_text())["config"]
+    values = {key.split(":", 1)[1]: value for key, value in doc.items()}
+    values["addons"]["portainer"]["adminPassword"] = "correct-horse-battery"
     return values
 
 
 def render_with_portainer(values: dict[str, Any]) -> Plan:
     config = flatten_config(values, PROJECT)
-    return run_program(PROJECT, "test", config, world=world_for(PROJECT, config), program=WITH_PORTAINER)
+    return run_program(PROJECT, "test", config, world=world_for(PROJECT, config))
 
 
 @pytest.fixture(scope="module")
@@ -298,7 +287,7 @@ def test_portainer_in_the_plan(full_plan: Plan) -> None:
     ]
     # Storage: a static EFS volume through an access point, bound to the chart's existing claim.
     access_point = full_plan.one("aws:efs/accessPoint:AccessPoint", "portainer-data")
-    efs = full_plan.one("aws:efs/fileSystem:FileSystem", "test-stand-in-efs")
+    efs = full_plan.one("aws:efs/fileSystem:FileSystem", "efs-fs")
     assert full_plan.depends_on(access_point, efs)
     assert access_point.inputs["rootDirectory"]["creationInfo"] == {
         "ownerUid": 0,
@@ -351,17 +340,18 @@ def test_portainer_order_up_and_down(full_plan: Plan) -> None:
     release = full_plan.one(RELEASE, "portainer-release")
     controller = full_plan.one(RELEASE, "lbc-release")
     ingress = full_plan.one("kubernetes:networking.k8s.io/v1:Ingress", "portainer-ingress")
-    mount_target = full_plan.one("aws:efs/mountTarget:MountTarget")
-    needs = {
+    mount_targets = full_plan.by_type("aws:efs/mountTarget:MountTarget")
+    assert len(mount_targets) == 3  # one per AZ of the dev VPC
+    needs: dict[str, RecordedResource] = {
         "its Fargate profile": full_plan.one(PROFILE, "portainer-profile"),
         "its claim": full_plan.one("kubernetes:core/v1:PersistentVolumeClaim", "portainer-data"),
         "its password": full_plan.one("kubernetes:core/v1:Secret", "portainer-admin-password"),
-        "the EFS mount targets": mount_target,
+        **{f"EFS mount target {m.name}": m for m in mount_targets},
     }
     for what, target in needs.items():
         assert full_plan.depends_on(release, target), f"Portainer does not wait for {what}"
     assert full_plan.depends_on(ingress, release) and full_plan.depends_on(ingress, controller)
-    # Profiles one at a time: Karpenter's, then the controller's, then Portainer's.
+    # Profiles one at a time: Karpenter's, (the storage add-ons',) the controller's, then Portainer's.
     profiles = [full_plan.one(PROFILE, n) for n in ("fargate-profile", "lbc-profile", "portainer-profile")]
     assert full_plan.depends_on(profiles[1], profiles[0]) and full_plan.depends_on(profiles[2], profiles[1])
     # Destroy: the Ingress goes while the controller (and its profile and role) still run, so the
@@ -374,7 +364,10 @@ def test_portainer_order_up_and_down(full_plan: Plan) -> None:
         full_plan.one(RELEASE, "portainer-release"),
     ):
         assert order.index(ingress.urn) < order.index(later.urn), later.name
-    for later in (mount_target, full_plan.one("kubernetes:core/v1:PersistentVolumeClaim", "portainer-data")):
+    for later in (
+        *mount_targets,
+        full_plan.one("kubernetes:core/v1:PersistentVolumeClaim", "portainer-data"),
+    ):
         assert order.index(release.urn) < order.index(later.urn), later.name
 
 
@@ -527,5 +520,9 @@ def test_explicit_providers_and_no_pod_identity(full_plan: Plan) -> None:
     for r in ours:
         expected = k8s_provider if r.type.startswith("kubernetes:") else aws_provider
         assert r.provider and r.provider.startswith(expected.urn), r.name
-    # Both run on Fargate: IRSA (the controller) or no AWS identity at all (Portainer).
-    assert full_plan.by_type("aws:eks/podIdentityAssociation:PodIdentityAssociation") == []
+    # Both run on Fargate: IRSA (the controller) or no AWS identity at all (Portainer). The only Pod
+    # Identity association is Mountpoint's node component (on EC2 nodes).
+    associations = full_plan.by_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    assert [(a.inputs["namespace"], a.inputs["serviceAccount"]) for a in associations] == [
+        ("kube-system", "s3-csi-driver-sa")
+    ]

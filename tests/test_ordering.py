@@ -118,16 +118,21 @@ def test_what_does_not_need_the_cluster_does_not_wait_for_it(dev_plan: Plan, typ
 
 def test_coredns_addon_waits_for_the_fargate_profile(dev_plan: Plan) -> None:
     coredns = dev_plan.one("aws:eks/addon:Addon", "coredns")
-    assert dev_plan.depends_on(
-        coredns, dev_plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-profile")
-    )
+    profile = dev_plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-profile")
+    assert dev_plan.depends_on(coredns, profile)
     controller = dev_plan.one("kubernetes:helm.sh/v3:Release", "karpenter-controller")
     assert not dev_plan.depends_on(controller, coredns), "the controller must not wait for CoreDNS"
 
 
-def test_no_pod_identity_association(dev_plan: Plan, prod_plan: Plan) -> None:
-    for plan in (dev_plan, prod_plan):
-        assert plan.by_type("aws:eks/podIdentityAssociation:PodIdentityAssociation") == []
+def test_no_pod_identity_association_but_mountpoints_node(dev_plan: Plan, prod_plan: Plan) -> None:
+    """The only Pod Identity association is the Mountpoint S3 driver's node DaemonSet (on EC2); see
+    tests/test_storage_addons.py for the check against every Fargate profile's selectors."""
+    assert dev_plan.by_type("aws:eks/podIdentityAssociation:PodIdentityAssociation") == []
+    [association] = prod_plan.by_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    assert (association.inputs["namespace"], association.inputs["serviceAccount"]) == (
+        "kube-system",
+        "s3-csi-driver-sa",
+    )
 
 
 def test_fargate_and_everything_after_it_keep_egress_until_the_end(dev_plan: Plan) -> None:

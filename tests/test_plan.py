@@ -112,4 +112,4 @@ def test_create_mode_builds_vpc_and_cluster(dev_plan: Plan) -> None:
     sg_tag = dev_plan.one("aws:ec2/tag:Tag", "sg-discovery")
     assert sg_tag.inputs["key"] == "karpenter.sh/discovery" and sg_tag.inputs["value"] == "karpenter-dev"
     addons = {a.inputs["addonName"] for a in dev_plan.by_type("aws:eks/addon:Addon")}
-    assert addons == {"coredns", "eks-pod-identity-agent"}
+    assert addons == {"coredns", "eks-pod-identity-agent", "aws-ebs-csi-driver", "aws-efs-csi-driver"}

@@ -200,6 +200,37 @@ class FakeCloud(pulumi_mocks.Mocks):
         elif typ == "aws:eks/addon:Addon":
             state |= {"arn": self._arn("eks", f"addon/{inputs.get('clusterName')}/{inputs.get('addonName')}")}
             state.setdefault("addonVersion", "v1.12.4-eksbuild.1")
+        elif typ == "aws:eks/podIdentityAssociation:PodIdentityAssociation":
+            aid = f"a-{_hex(name, 17)}"
+            cluster = inputs.get("clusterName")
+            state |= {
+                "associationId": aid,
+                "associationArn": self._arn("eks", f"podidentityassociation/{cluster}/{aid}"),
+            }
+            rid = f"{cluster},{aid}"
+        elif typ == "aws:ec2/securityGroup:SecurityGroup":
+            rid = f"sg-{_hex(name)}"
+            state |= {
+                "arn": self._arn("ec2", f"security-group/{rid}"),
+                "name": inputs.get("name") or f"{name}-{_hex(name, 7)}",
+            }
+        elif typ == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
+            rid = f"sgr-{_hex(name)}"
+            state |= {"arn": self._arn("ec2", f"security-group-rule/{rid}"), "securityGroupRuleId": rid}
+        elif typ == "aws:efs/fileSystem:FileSystem":
+            rid = f"fs-{_hex(name)}"
+            state |= {
+                "arn": self._arn("elasticfilesystem", f"file-system/{rid}"),
+                "dnsName": f"{rid}.efs.{self.world.region}.amazonaws.com",
+                "creationToken": inputs.get("creationToken") or f"{name}-{_hex(name, 7)}",
+            }
+        elif typ == "aws:efs/mountTarget:MountTarget":
+            rid = f"fsmt-{_hex(name)}"
+            state |= {"ipAddress": "10.0." + str(int(_hex(name, 2), 16) % 250) + ".10"}
+        elif typ == "aws:s3/bucket:Bucket":
+            bucket = inputs.get("bucket") or f"{name}-{_hex(name, 7)}"
+            state |= {"arn": f"arn:{self._partition}:s3:::{bucket}", "bucket": bucket}
+            rid = bucket
         elif typ == "eks:index:Cluster":
             state |= self._eks_cluster(str(inputs.get("name") or name))
         elif typ == "kubernetes:helm.sh/v3:Release":

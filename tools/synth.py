@@ -27,6 +27,8 @@ IAM_DOCUMENTS = {
     "aws:iam/role:Role": ("assumeRolePolicy", "trust"),
     "aws:iam/policy:Policy": ("policy", "policy"),
     "aws:sqs/queuePolicy:QueuePolicy": ("policy", "queue-policy"),
+    "aws:iam/rolePolicy:RolePolicy": ("policy", "inline-policy"),
+    "aws:s3/bucketPolicy:BucketPolicy": ("policy", "bucket-policy"),
 }
 
 
@@ -76,15 +78,22 @@ def kubernetes_objects(plan: Plan) -> dict[str, Any]:
     """file name -> content, for every Kubernetes object and every Helm release's values."""
     files: dict[str, Any] = {}
     for r in plan.resources:
+        if r.type == "aws:eks/addon:Addon" and r.inputs.get("configurationValues"):
+            # An EKS add-on's configuration values are Helm values of its chart.
+            addon = r.inputs.get("addonName") or r.name
+            files[f"addon-{_slug(addon)}-configuration.yaml"] = json.loads(r.inputs["configurationValues"])
+            continue
         if not r.custom or not r.type.startswith("kubernetes:"):
             continue
         if r.type == "kubernetes:helm.sh/v3:Release":
             release = r.inputs.get("name") or r.name
             files[f"helm-{_slug(release)}-values.yaml"] = r.inputs.get("values") or {}
             continue
-        doc = {k: r.inputs[k] for k in ("apiVersion", "kind", "metadata", "spec", "data") if k in r.inputs}
+        # Every input of a Kubernetes resource is a field of its object (StorageClass has no spec).
+        doc = dict(r.inputs)
         name = (doc.get("metadata") or {}).get("name") or r.name
-        files[f"{_slug(str(doc.get('kind', r.type)))}-{_slug(name)}.yaml"] = doc
+        kind = str(doc.get("kind", r.type)) + ("-patch" if r.type.endswith("Patch") else "")
+        files[f"{_slug(kind)}-{_slug(name)}.yaml"] = doc
     return files
 
 

@@ -1,0 +1,160 @@
+"""What the storage add-on components share: their arguments, IAM roles, the EKS add-on resource."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.addons import storage_documents as docs
+from components.addons.fargate_profile import AddonFargateProfileArgs, Selector, addon_fargate_profile
+from components.aws_context import AwsContext
+from components.naming import (
+    IAM_POLICY_NAME_PREFIX_MAX,
+    IAM_ROLE_NAME_PREFIX_MAX,
+    attachment_generation,
+    bounded_prefix,
+)
+
+
+@dataclass
+class StorageAddonArgs:
+    """The cluster facts every storage add-on needs."""
+
+    cluster_name: str
+    cluster: pulumi.Input[str]
+    aws: AwsContext
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_issuer: pulumi.Input[str]
+    pod_execution_role_arn: pulumi.Input[str]
+    private_subnet_ids: pulumi.Input[list[str]]
+    after_profile: pulumi.Resource
+    """The Fargate profile this add-on's profile is created after (EKS creates profiles one at a time)."""
+    k8s_provider: pulumi.ProviderResource
+    path: str = "/"
+    permissions_boundary_arn: str | None = None
+
+
+def irsa_role(
+    name: str,
+    role_name: str,
+    args: StorageAddonArgs,
+    service_accounts: list[str],
+    managed_policy: str | None,
+    inline: dict[str, pulumi.Input[str]],
+    parent: pulumi.Resource,
+) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
+    """An IRSA role for `service_accounts` in kube-system, an AWS managed policy and customer managed
+    policies (`inline`: key -> document)."""
+    child = pulumi.ResourceOptions(parent=parent)
+    role = aws.iam.Role(
+        f"{name}-role",
+        # A prefix: replacing the role (a new `iam.path`) creates the new one first.
+        name_prefix=bounded_prefix(f"{role_name}-{args.cluster_name}", IAM_ROLE_NAME_PREFIX_MAX),
+        path=args.path,
+        permissions_boundary=args.permissions_boundary_arn,
+        assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
+            lambda v: _dump(
+                docs.irsa_trust_policy(
+                    oidc_provider_arn=v[0],
+                    oidc_issuer=v[1],
+                    namespace=docs.ADDON_NAMESPACE,
+                    service_accounts=service_accounts,
+                )
+            )
+        ),
+        description=f"{role_name} of EKS cluster {args.cluster_name} (IRSA)",
+        opts=child,
+    )
+    grants: list[pulumi.Resource] = []
+    if managed_policy is not None:
+        grants.append(
+            aws.iam.RolePolicyAttachment(
+                # Per path generation, so a new role's attachment is made before the old one's goes.
+                f"{name}-{managed_policy}-{attachment_generation(args.path)}",
+                role=role.name,
+                policy_arn=args.aws.partition.apply(lambda p: docs.managed_policy_arn(p, managed_policy)),
+                opts=child,
+            )
+        )
+    for key, document in inline.items():
+        grants += customer_policy(f"{name}-{key}", role_name, args, role, document, parent)
+    return role, grants
+
+
+def customer_policy(
+    name: str,
+    role_name: str,
+    args: StorageAddonArgs,
+    role: aws.iam.Role,
+    document: pulumi.Input[str],
+    parent: pulumi.Resource,
+) -> list[pulumi.Resource]:
+    """A customer managed policy attached to `role`: name-prefixed and attached per IAM path generation,
+    like the controller's, so a replacement (a new path, a new role) creates before it deletes."""
+    child = pulumi.ResourceOptions(parent=parent)
+    policy = aws.iam.Policy(
+        name,
+        name_prefix=bounded_prefix(f"{role_name}-{args.cluster_name}", IAM_POLICY_NAME_PREFIX_MAX),
+        path=args.path,
+        policy=document,
+        description=f"{role_name} permissions for EKS cluster {args.cluster_name}",
+        opts=child,
+    )
+    attachment = aws.iam.RolePolicyAttachment(
+        f"{name}-{attachment_generation(args.path)}", role=role.name, policy_arn=policy.arn, opts=child
+    )
+    return [policy, attachment]
+
+
+def controller_profile(
+    name: str, args: StorageAddonArgs, workload: docs.Workload, parent: pulumi.Resource
+) -> aws.eks.FargateProfile:
+    """The add-on's own Fargate profile: only its controller's pods (fixed selector)."""
+    return addon_fargate_profile(
+        f"{name}-fargate",
+        AddonFargateProfileArgs(
+            cluster=args.cluster,
+            pod_execution_role_arn=args.pod_execution_role_arn,
+            subnet_ids=args.private_subnet_ids,
+            selectors=[Selector(docs.ADDON_NAMESPACE, dict(workload.pod_labels))],
+            after=args.after_profile,
+        ),
+        parent,
+    )
+
+
+def eks_addon(
+    name: str,
+    args: StorageAddonArgs,
+    addon_name: str,
+    version: str | None,
+    configuration: dict[str, Any] | None,
+    service_account_role_arn: pulumi.Input[str] | None,
+    depends_on: Sequence[pulumi.Resource],
+    parent: pulumi.Resource,
+) -> aws.eks.Addon:
+    """The EKS add-on. pulumi-aws waits for ACTIVE (no input turns that off: aws:eks/addon:Addon has none in
+    the 7.51.1 schema), and EKS reports ACTIVE only once the add-on's Deployments run; so `depends_on` must
+    hold the Fargate profile of its controller, and nothing that needs EC2 nodes (DaemonSets on no node
+    are healthy with zero pods)."""
+    return aws.eks.Addon(
+        f"{name}-addon",
+        cluster_name=args.cluster,
+        addon_name=addon_name,
+        addon_version=version,
+        configuration_values=json.dumps(configuration) if configuration else None,
+        service_account_role_arn=service_account_role_arn,
+        # A self-managed copy installed by hand before is taken over, not duplicated.
+        resolve_conflicts_on_create="OVERWRITE",
+        resolve_conflicts_on_update="OVERWRITE",
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
+    )
+
+
+def _dump(document: dict[str, Any]) -> str:
+    return json.dumps(document)

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     Field,
     StringConstraints,
-    ValidationInfo,
+    WrapValidator,
     field_validator,
-    model_validator,
 )
 
-from config.base import Model, hinted, unique
-from config.nodepools import NodeClassConfig, NodePoolList
+from config.base import Model, Problem, collect_problems, hinted, rule, unique_items
+from config.nodepools import MEMORY_QUANTITY, NodeClassConfig, NodePoolList, cpu_millis, quantity_value
 
 REGION_PATTERN = r"^(us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov)-[a-z]+-\d$"
 CLUSTER_NAME_PATTERN = hinted(
@@ -55,13 +56,46 @@ SubnetId = Annotated[
 SecurityGroupId = Annotated[
     str, StringConstraints(pattern=hinted(r"^sg-[0-9a-f]{8,17}$", "a security group ID such as sg-0a1b2c3d"))
 ]
-Quantity = Annotated[
+CPU_PATTERN = hinted(r"^\d+(\.\d+)?m?$", 'a CPU quantity in quotes such as "1", "0.5" or "500m"')
+MEMORY_PATTERN = hinted(MEMORY_QUANTITY.pattern, "a memory quantity with a unit such as 1Gi or 512Mi")
+
+
+def _quoted(example: str) -> Callable[[Any], Any]:
+    """A BeforeValidator for text keys that YAML may read as a number: say what to write."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError(f"write it in quotes with its unit, such as {example.format(value)}")
+        return value
+
+    return check
+
+
+def _fargate_cpu(value: str) -> str:
+    # Fargate pod sizes: 0.25 to 16 vCPU, 0.5 to 120 GB
+    # (docs.aws.amazon.com/eks/latest/userguide/fargate-pod-configuration.html).
+    if not 250 <= cpu_millis(value) <= 16000:
+        raise ValueError("must be 250m to 16 CPUs (the sizes a Fargate pod can have)")
+    return value
+
+
+def _fargate_memory(value: str) -> str:
+    if not 512 * 2**20 <= quantity_value(value) <= 120 * 2**30:
+        raise ValueError("must be 512Mi to 120Gi (the sizes a Fargate pod can have)")
+    return value
+
+
+CpuQuantity = Annotated[
     str,
-    StringConstraints(
-        pattern=hinted(
-            r"^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$", "a Kubernetes quantity such as 1, 500m or 1Gi"
-        )
-    ),
+    BeforeValidator(_quoted('"{}"')),
+    StringConstraints(pattern=CPU_PATTERN),
+    AfterValidator(_fargate_cpu),
+]
+MemoryQuantity = Annotated[
+    str,
+    BeforeValidator(_quoted('"{}Mi"')),
+    StringConstraints(pattern=MEMORY_PATTERN),
+    AfterValidator(_fargate_memory),
 ]
 TagMap = dict[
     Annotated[str, StringConstraints(min_length=1, max_length=128)],
@@ -89,6 +123,26 @@ def _extra_policies(arns: list[str]) -> list[str]:
     return arns
 
 
+def _network(value: Any) -> ipaddress.IPv4Network:
+    """Text in CIDR notation only (no integers, no host bits), with a message saying what to write."""
+    if isinstance(value, ipaddress.IPv4Network):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be an IPv4 network in CIDR notation such as 10.0.0.0/16")
+    try:
+        return ipaddress.IPv4Network(value)
+    except ValueError:
+        pass
+    try:
+        network = ipaddress.IPv4Network(value, strict=False)
+    except ValueError:
+        raise ValueError("must be an IPv4 network in CIDR notation such as 10.0.0.0/16") from None
+    raise ValueError(f"has host bits set; write the network address {network}")
+
+
+Network = Annotated[ipaddress.IPv4Network, BeforeValidator(_network)]
+
+
 def _vpc_cidr(value: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
     if not 16 <= value.prefixlen <= 20:
         raise ValueError("must be a /16 to /20 IPv4 network (subnets are carved from it)")
@@ -100,15 +154,15 @@ def _vpc_cidr(value: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
 class VpcConfig(Model):
     """The VPC built in create mode."""
 
-    cidr: Annotated[ipaddress.IPv4Network, AfterValidator(_vpc_cidr)] = Field(
+    cidr: Annotated[Network, AfterValidator(_vpc_cidr)] = Field(
         default=ipaddress.IPv4Network("10.0.0.0/16"),
         description="IPv4 range of the VPC, /16 to /20. Private subnets get an eighth of it each, public "
         "subnets a 64th each.",
     )
     availability_zones: Annotated[
-        list[Annotated[str, StringConstraints(pattern=r"^[a-g]$")]],
+        list[Annotated[str, StringConstraints(pattern=hinted(r"^[a-g]$", "one letter from a to g"))]],
         Field(min_length=2, max_length=4),
-        AfterValidator(unique),
+        WrapValidator(unique_items),
     ] = Field(
         default=["a", "b", "c"],
         description="Availability-zone letters in the stack's region (2 to 4, a to g). Karpenter, Fargate "
@@ -125,11 +179,13 @@ class VpcConfig(Model):
 class ExistingClusterConfig(Model):
     """What to use of an existing cluster in adopt mode."""
 
-    private_subnet_ids: Annotated[list[SubnetId], Field(min_length=1), AfterValidator(unique)] | None = Field(
-        default=None,
-        description="Private subnets for Fargate and Karpenter's nodes; each gets the "
-        "`karpenter.sh/discovery` tag (added with a tag resource, never by replacing the subnet). "
-        "Unset: the subnets of the cluster's VPC already tagged `karpenter.sh/discovery: <cluster>`.",
+    private_subnet_ids: Annotated[list[SubnetId], Field(min_length=1), WrapValidator(unique_items)] | None = (
+        Field(
+            default=None,
+            description="Private subnets for Fargate and Karpenter's nodes; each gets the "
+            "`karpenter.sh/discovery` tag (added with a tag resource, never by replacing the subnet). "
+            "Unset: the subnets of the cluster's VPC already tagged `karpenter.sh/discovery: <cluster>`.",
+        )
     )
     security_group_id: SecurityGroupId | None = Field(
         default=None,
@@ -158,9 +214,20 @@ class AdminAccess(Model):
     )
 
 
-def _admin_list(entries: list[AdminAccess]) -> list[AdminAccess]:
-    unique([e.principal_arn for e in entries])
-    return entries
+def _admin_list(entries: Any, valid: Callable[..., bool]) -> Iterable[Problem]:
+    if isinstance(entries, list):
+        arns = [
+            e.get("principalArn")
+            for i, e in enumerate(entries)
+            if isinstance(e, dict) and valid(i, "principalArn")
+        ]
+        dupes = sorted({a for a in arns if isinstance(a, str) and arns.count(a) > 1})
+        if dupes:
+            yield Problem((), f"must not repeat principals; repeated: {', '.join(dupes)}", show=False)
+
+
+def _admin_access_list(data: Any, handler: Any) -> Any:
+    return collect_problems(data, handler, _admin_list)
 
 
 class ClusterConfig(Model):
@@ -180,7 +247,7 @@ class ClusterConfig(Model):
         default=True,
         description="Expose the API server endpoint publicly (create mode). Private access is always on.",
     )
-    public_access_cidrs: Annotated[list[ipaddress.IPv4Network], Field(min_length=1)] = Field(
+    public_access_cidrs: Annotated[list[Network], Field(min_length=1)] = Field(
         default=[ipaddress.IPv4Network("0.0.0.0/0")],
         description="Networks allowed to reach the public endpoint (create mode).",
     )
@@ -190,20 +257,22 @@ class ClusterConfig(Model):
     existing: ExistingClusterConfig | None = Field(
         default=None, description="How to use the existing cluster (adopt mode only)."
     )
-    admin_access: Annotated[list[AdminAccess], AfterValidator(_admin_list)] = Field(
+    admin_access: Annotated[list[AdminAccess], WrapValidator(_admin_access_list)] = Field(
         default=[],
         description="People and pipelines given access with EKS access entries (authentication mode API). "
         "Leave out a principal that already has an entry (in create mode, the one running `pulumi up`: "
         "EKS gives the cluster creator one), or EKS refuses the duplicate.",
     )
 
-    @model_validator(mode="after")
-    def _mode_sections(self) -> ClusterConfig:
-        if self.mode == "create" and self.existing is not None:
-            raise ValueError("`existing` is for mode adopt; remove it or set mode: adopt")
-        if self.mode == "adopt" and self.vpc is not None:
-            raise ValueError("`vpc` is for mode create; an adopted cluster keeps its VPC")
-        return self
+    @rule("mode", "existing")
+    def _existing_in_adopt(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        if v["mode"] == "create" and v.get("existing") is not None:
+            yield Problem(("existing",), "is for mode adopt; remove it or set mode: adopt", show=False)
+
+    @rule("mode", "vpc")
+    def _vpc_in_create(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        if v["mode"] == "adopt" and v.get("vpc") is not None:
+            yield Problem(("vpc",), "is for mode create; an adopted cluster keeps its VPC", show=False)
 
     @property
     def vpc_or_default(self) -> VpcConfig:
@@ -217,7 +286,14 @@ class ClusterConfig(Model):
 class IamConfig(Model):
     """IAM details shared by the roles this stack creates."""
 
-    path: Annotated[str, StringConstraints(pattern=r"^/([\x21-\x7e]{1,510}/)?$")] = Field(
+    path: Annotated[
+        str,
+        StringConstraints(
+            pattern=hinted(
+                r"^/([\x21-\x7e]{1,510}/)?$", "an IAM path that starts and ends with / such as /platform/"
+            )
+        ),
+    ] = Field(
         default="/",
         description="IAM path of every role, policy and instance profile. Choose it before the first "
         "`pulumi up`: a change replaces the roles, and their names are fixed.",
@@ -244,8 +320,14 @@ class IamConfig(Model):
 
 
 class ControllerResources(Model):
-    cpu: Quantity = Field(default="1", description="CPU request and limit of each controller pod.")
-    memory: Quantity = Field(default="1Gi", description="Memory request and limit of each controller pod.")
+    cpu: CpuQuantity = Field(
+        default="1", description="CPU request and limit of each controller pod, 250m to 16 (Fargate sizes)."
+    )
+    memory: MemoryQuantity = Field(
+        default="1Gi",
+        description="Memory request and limit of each controller pod, with a unit, 512Mi to 120Gi (Fargate "
+        "sizes).",
+    )
 
 
 PROGRAM_OWNED_HELM_VALUES = (
@@ -292,7 +374,7 @@ class KarpenterConfig(Model):
         description="How the controller gets AWS credentials. Only `irsa` works on Fargate: the EKS Pod "
         "Identity agent is a DaemonSet and never runs on Fargate.",
     )
-    fargate_namespaces: Annotated[list[K8sName], Field(max_length=3), AfterValidator(unique)] = Field(
+    fargate_namespaces: Annotated[list[K8sName], Field(max_length=3), WrapValidator(unique_items)] = Field(
         default=[],
         description="More namespaces (up to 3: a Fargate profile takes 5 selectors) whose pods labelled "
         "`fargate: enabled` run on the Fargate profile.",
@@ -344,12 +426,13 @@ class KarpenterConfig(Model):
             )
         return namespace
 
-    @field_validator("fargate_namespaces")
-    @classmethod
-    def _not_the_controller_namespace(cls, namespaces: list[str], info: ValidationInfo) -> list[str]:
-        if info.data.get("namespace") in namespaces:
-            raise ValueError(f"repeats the controller namespace {info.data['namespace']!r}")
-        return namespaces
+    @rule("namespace", "fargate_namespaces")
+    def _not_the_controller_namespace(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        for i, namespace in enumerate(v.get("fargate_namespaces") or []):
+            if namespace == v["namespace"]:
+                yield Problem(
+                    ("fargateNamespaces", i), f"repeats the controller namespace {namespace!r}", namespace
+                )
 
     @field_validator("helm_values")
     @classmethod
@@ -412,28 +495,29 @@ class StackConfig(Model):
     )
     node_pools: NodePoolList = Field(description="The capacity Karpenter may buy, one entry per pool.")
 
-    @model_validator(mode="after")
-    def _arns_in_the_region_partition(self) -> StackConfig:
-        partition = region_partition(self.region)
-        arns = {
-            **{
-                f"cluster.adminAccess[{i}].principalArn": a.principal_arn
-                for i, a in enumerate(self.cluster.admin_access)
-            },
-            **{f"iam.extraNodePolicyArns[{i}]": arn for i, arn in enumerate(self.iam.extra_node_policy_arns)},
-            "iam.permissionsBoundaryArn": self.iam.permissions_boundary_arn or "",
-        }
-        wrong = [
-            f"{key} ({arn.split(':')[1]})"
-            for key, arn in arns.items()
-            if arn and arn.split(":")[1] != partition
-        ]
-        if wrong:
-            raise ValueError(
-                f"region {self.region} is in partition {partition}, but these ARNs are not: "
-                + ", ".join(wrong)
-            )
-        return self
+    @rule("region")
+    def _arns_in_the_region_partition(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        """Each ARN (that is itself valid) in the region's partition, named by its own key."""
+        region = v["region"]
+        partition = region_partition(region)
+        arns: list[tuple[tuple[int | str, ...], Any]] = []
+        cluster, iam = v.get("cluster"), v.get("iam")
+        if isinstance(cluster, dict) and isinstance(cluster.get("adminAccess"), list):
+            for i, entry in enumerate(cluster["adminAccess"]):
+                if isinstance(entry, dict):
+                    arns.append((("cluster", "adminAccess", i, "principalArn"), entry.get("principalArn")))
+        if isinstance(iam, dict):
+            for i, arn in enumerate(iam.get("extraNodePolicyArns") or []):
+                arns.append((("iam", "extraNodePolicyArns", i), arn))
+            arns.append((("iam", "permissionsBoundaryArn"), iam.get("permissionsBoundaryArn")))
+        for loc, arn in arns:
+            if isinstance(arn, str) and valid(*loc) and arn.split(":")[1:2] != [partition]:
+                yield Problem(
+                    loc,
+                    f"is an ARN of partition {arn.split(':')[1]}, but region {region} is in partition "
+                    f"{partition}; write arn:{partition}:...",
+                    arn,
+                )
 
     @property
     def core_dns_on_fargate(self) -> bool:

@@ -14,7 +14,9 @@ from components.karpenter_release import KarpenterRelease, KarpenterReleaseArgs
 from components.network import Network, NetworkArgs
 from components.node_identity import NodeIdentity, NodeIdentityArgs
 from components.node_pools import NodePools, NodePoolsArgs
+from config.account import check_account
 from config.load import load_stack_config
+from config.models import helm_value_warnings
 
 cfg = load_stack_config()
 name = cfg.cluster.name
@@ -22,6 +24,10 @@ name = cfg.cluster.name
 aws_provider = aws.Provider(
     "aws", region=cfg.region, default_tags=aws.ProviderDefaultTagsArgs(tags=cfg.tags) if cfg.tags else None
 )
+# What only the account knows (AZs, instance families offered, Spot diversity), before anything else.
+account = check_account(cfg, aws_provider)
+for warning in helm_value_warnings(cfg.karpenter):
+    pulumi.log.warn(warning)
 ctx = aws_context(cfg.region, aws_provider)
 on_aws = pulumi.ResourceOptions(providers=[aws_provider])
 
@@ -148,3 +154,4 @@ pulumi.export("controllerRoleArn", controller_role.role_arn)
 pulumi.export("interruptionQueueName", interruption.queue_name)
 pulumi.export("nodePoolNames", pools.node_pool_names)
 pulumi.export("spreadConstraints", pools.spread_constraints)
+pulumi.export("spotInstanceTypeCounts", account.spot_instance_type_counts)

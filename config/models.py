@@ -6,9 +6,12 @@ them by `python -m tools.config_reference`). Defaults live here and nowhere else
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -345,6 +348,45 @@ the Fargate profile selects the pod label, ...): a `helmValues` override would s
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
+CHART_VALUES_DIR = Path(__file__).resolve().parent / "chart_values"
+
+
+@functools.cache
+def chart_value_paths(version: str) -> tuple[frozenset[str], frozenset[str]] | None:
+    """(every value path, the paths that take free keys) of the `karpenter` chart `version`, from the
+    file tools/chart_values.py derives from the chart's values.yaml; None when the project has none."""
+    path = CHART_VALUES_DIR / f"karpenter-{version}.json"
+    if not path.exists():
+        return None
+    doc = json.loads(path.read_text())
+    return frozenset(doc["paths"]), frozenset(doc["free"])
+
+
+def unknown_helm_values(values: Mapping[str, Any], paths: frozenset[str], free: frozenset[str]) -> list[str]:
+    """Dotted paths of `values` the chart does not have (keys under a free path are fine)."""
+    unknown: list[str] = []
+
+    def walk(node: Mapping[str, Any], prefix: str) -> None:
+        for key, value in node.items():
+            path = f"{prefix}{key}"
+            if path not in paths:
+                unknown.append(path)
+            elif path not in free and isinstance(value, dict):
+                walk(value, f"{path}.")
+
+    walk(values, "")
+    return unknown
+
+
+def helm_value_warnings(karpenter: KarpenterConfig) -> list[str]:
+    """For a chart version the project has no value paths for: say its helmValues are unchecked."""
+    if not karpenter.helm_values or chart_value_paths(karpenter.version) is not None:
+        return []
+    return [
+        f"karpenter.helmValues: chart version {karpenter.version} is not the pinned one, so its keys are "
+        "not checked (Helm ignores unknown keys silently); check them against that chart's values.yaml"
+    ]
+
 
 class KarpenterConfig(Model):
     """The Karpenter controller and its Helm releases."""
@@ -389,8 +431,9 @@ class KarpenterConfig(Model):
     helm_values: dict[str, Any] = Field(
         default={},
         description="Extra values for the `karpenter` chart, deep-merged last. Keys must exist in the "
-        "chart's values.yaml: Helm ignores unknown keys silently (the tests check the committed stacks "
-        "against the pinned chart). Values the design depends on cannot be set, removed or replaced: "
+        "chart's values.yaml (Helm ignores unknown keys silently): refused for the pinned chart version "
+        "(its value paths are in config/chart_values/), a warning for another version. Values the design "
+        "depends on cannot be set, removed or replaced: "
         + ", ".join(f"`{p}`" for p in PROGRAM_OWNED_HELM_VALUES)
         + ".",
     )
@@ -433,6 +476,19 @@ class KarpenterConfig(Model):
                 yield Problem(
                     ("fargateNamespaces", i), f"repeats the controller namespace {namespace!r}", namespace
                 )
+
+    @rule("version", "helm_values")
+    def _chart_has_the_keys(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        known = chart_value_paths(v["version"])
+        if known is None or not isinstance(v.get("helm_values"), dict):
+            return
+        for path in unknown_helm_values(v["helm_values"], *known):
+            yield Problem(
+                ("helmValues", *path.split(".")),
+                f"is not a value of the karpenter chart {v['version']} (Helm would ignore it silently); "
+                "check the spelling against the chart's values.yaml",
+                show=False,
+            )
 
     @field_validator("helm_values")
     @classmethod

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import fnmatch
+import functools
 import hashlib
 import json
+import logging
 import os
 import runpy
 import sys
@@ -30,6 +33,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from components.cluster import kubeconfig as cluster_kubeconfig
 from config.models import region_partition
+from config.nodepools import FAMILY_PATTERN, family_architecture
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT_ID = "123456789012"
@@ -41,6 +45,57 @@ def partition_of(region: str) -> tuple[str, str]:
     """(partition, DNS suffix) of a region, as AWS's getPartition answers."""
     partition = region_partition(region)
     return partition, "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+
+
+CATALOGUE = ROOT / "tools" / "catalogue"
+"""EC2 catalogue extracts (tools/ec2_catalogue.py, from moto's bundled AWS data): per region, its zones
+and the instance families offered there with their architectures and sizes."""
+
+
+@functools.cache
+def catalogue(region: str) -> dict[str, Any] | None:
+    path = CATALOGUE / f"{region}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+@functools.cache
+def known_regions() -> frozenset[str]:
+    """The regions the pinned AWS SDK knows (pulumi_aws.Region); any other, the provider refuses."""
+    import pulumi_aws
+
+    return frozenset(r.value for r in pulumi_aws.Region)
+
+
+_ARCH = {"arm64": "arm64", "amd64": "x86_64"}
+
+
+def offered_types(region: str) -> dict[str, list[str]]:
+    """Instance type -> EC2 architectures offered in `region`: from its catalogue; for a region without
+    one, the offline fallback: the families of every catalogued region, architecture by the family
+    naming rule (config/nodepools.py), as if offered everywhere."""
+    entry = catalogue(region)
+    if entry and entry["families"]:
+        return {
+            f"{family}.{size}": info["architectures"]
+            for family, info in entry["families"].items()
+            for size in info["sizes"]
+        }
+    types: dict[str, list[str]] = {}
+    for path in sorted(CATALOGUE.glob("*.json")):
+        for family, info in json.loads(path.read_text())["families"].items():
+            if FAMILY_PATTERN.match(family) is None:
+                continue
+            arch = _ARCH[family_architecture(family)]
+            for size in info["sizes"]:
+                types[f"{family}.{size}"] = [arch]
+    return types
+
+
+def _filter_values(args: Mapping[str, Any], name: str) -> list[str] | None:
+    for f in args.get("filters") or []:
+        if f.get("name") == name:
+            return list(f.get("values") or [])
+    return None
 
 
 def _hex(seed: str, n: int = 17) -> str:
@@ -223,6 +278,43 @@ class FakeCloud(pulumi_mocks.Mocks):
             if found is None:
                 raise Exception(f"ResourceNotFoundException: No cluster found for name: {a.get('name')}.")
             return dict(found) | {"id": found["name"]}
+        if tok == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            region = self.world.region
+            if region not in known_regions():
+                # What the AWS provider answers for a region its SDK does not know.
+                raise Exception(f"invalid AWS Region: {region}")
+            entry = catalogue(region)
+            # Without a catalogue: moto's default for regions it does not list (zones a to c).
+            zones = entry["zones"] if entry else [f"{region}{letter}" for letter in "abc"]
+            return {
+                "names": zones,
+                "zoneIds": [f"{z}-id" for z in zones],
+                "groupNames": [region],
+                "id": region,
+            }
+        if tok == "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
+            patterns = _filter_values(a, "instance-type") or ["*"]
+            names = sorted(
+                t
+                for t in offered_types(self.world.region)
+                if any(fnmatch.fnmatchcase(t, p) for p in patterns)
+            )
+            return {
+                "instanceTypes": names,
+                "locations": [self.world.region] * len(names),
+                "locationTypes": ["region"] * len(names),
+                "id": self.world.region,
+            }
+        if tok == "aws:ec2/getInstanceTypes:getInstanceTypes":
+            patterns = _filter_values(a, "instance-type") or ["*"]
+            archs = _filter_values(a, "processor-info.supported-architecture")
+            names = sorted(
+                t
+                for t, supported in offered_types(self.world.region).items()
+                if any(fnmatch.fnmatchcase(t, p) for p in patterns)
+                and (archs is None or set(archs) & set(supported))
+            )
+            return {"instanceTypes": names, "id": self.world.region}
         if tok == "aws:ec2/getSubnets:getSubnets":
             filters = {f["name"]: f["values"] for f in a.get("filters", [])}
             seed = json.dumps(filters, sort_keys=True)
@@ -322,6 +414,8 @@ class Plan:
     outputs: dict[str, Any]
     secret_outputs: list[str]
     invokes: list[tuple[str, str | None]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """What the program logged with pulumi.log.warn (`pulumi preview` shows these)."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -448,8 +542,12 @@ def _run(project: str, stack: str, config: dict[str, str], world: World, program
     asyncio.set_event_loop(loop)
     cloud = FakeCloud(world)
     monitor = RecordingMonitor(cloud)
+    warnings = _WarningRecorder()
+    logger = logging.getLogger(f"karpenter-eks.mocks.{id(warnings)}")
+    logger.propagate = False
+    logger.addHandler(warnings)
     pulumi.runtime.set_all_config(config)
-    pulumi_mocks.set_mocks(cloud, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi_mocks.set_mocks(cloud, project=project, stack=stack, preview=False, monitor=monitor, logger=logger)
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()
     root = str(program.parent)
@@ -490,4 +588,13 @@ def _run(project: str, stack: str, config: dict[str, str], world: World, program
         os.chdir(old_cwd)
         if added:
             sys.path.remove(root)
-    return Plan(project, stack, monitor.recorded, outputs, secrets, cloud.invokes)
+    return Plan(project, stack, monitor.recorded, outputs, secrets, cloud.invokes, warnings.messages)
+
+
+class _WarningRecorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())

@@ -322,8 +322,12 @@ def problems_of(error: ValidationError, prefix: str = "") -> list[str]:
     lines = []
     for err in error.errors(include_url=False):
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
-        path = key_path(loc, prefix)
         msg = err["msg"]
+        if loc and loc[-1] == "[key]":
+            # A map's key is wrong: name the map, and say it is about the key (which the value shows).
+            loc = loc[:-2]
+            msg = f"key: {_lower_first(msg)}"
+        path = key_path(loc, prefix)
         for p in _PYDANTIC_PREFIXES:
             if msg.startswith(p):
                 msg = msg[len(p) :]
@@ -337,7 +341,8 @@ def problems_of(error: ValidationError, prefix: str = "") -> list[str]:
             value = err.get("input")
             text = _explain(kind, msg, ctx, value)
             # A rule on a section explains itself; echoing the whole section would bury it.
-            hide = (kind in ("value_error", "config_rule") and isinstance(value, dict | list)) or (
+            section = isinstance(value, dict | list) and len(repr(value)) > 40
+            hide = (kind in ("value_error", "config_rule") and section) or (
                 kind == "config_rule" and not ctx.get("show", True)
             )
             lines.append(f"{path}: {text}" if hide else f"{path}: {text}, got {short(value)}")

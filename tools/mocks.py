@@ -139,6 +139,10 @@ class World:
         }
 
 
+class CallFailure(Exception):
+    """A data-source call the provider answers with an error (as for a region that does not exist)."""
+
+
 class FakeCloud(pulumi_mocks.Mocks):
     """Answers resource registrations and calls like AWS and Kubernetes would, deterministically."""
 
@@ -253,7 +257,12 @@ class FakeCloud(pulumi_mocks.Mocks):
     # -- data sources --------------------------------------------------------------------------------
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         self.invokes.append((args.token, args.provider or None))
-        return self._answer(args.token, dict(args.args)), []
+        try:
+            return self._answer(args.token, dict(args.args)), []
+        except CallFailure as failure:
+            # As the engine reports a provider's error: the invoke fails with the reason, and the program
+            # may handle it (a plain exception here would escape the program, unlike a real failure).
+            return {}, [("", str(failure))]
 
     def _answer(self, tok: str, a: dict[str, Any]) -> dict[str, Any]:
         partition, dns = partition_of(self.world.region)
@@ -282,7 +291,7 @@ class FakeCloud(pulumi_mocks.Mocks):
             region = self.world.region
             if region not in known_regions():
                 # What the AWS provider answers for a region its SDK does not know.
-                raise Exception(f"invalid AWS Region: {region}")
+                raise CallFailure(f"invalid AWS Region: {region}")
             entry = catalogue(region)
             # Without a catalogue: moto's default for regions it does not list (zones a to c).
             zones = entry["zones"] if entry else [f"{region}{letter}" for letter in "abc"]

@@ -14,11 +14,16 @@ from components.karpenter_release import KarpenterRelease, KarpenterReleaseArgs
 from components.network import Network, NetworkArgs
 from components.node_identity import NodeIdentity, NodeIdentityArgs
 from components.node_pools import NodePools, NodePoolsArgs
-from config.account import check_account
+from config.account import check_account, with_account_problems
+from config.base import ConfigError
 from config.load import load_stack_config
 from config.models import helm_value_warnings
 
-cfg = load_stack_config()
+try:
+    cfg = load_stack_config()
+except ConfigError as refused:
+    # The models' problems, and with them what the account says of the config's valid parts.
+    raise with_account_problems(refused) from None
 name = cfg.cluster.name
 
 aws_provider = aws.Provider(

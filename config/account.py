@@ -23,8 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from config.models import StackConfig
-from config.nodepools import FAMILY_PATTERN
+from config.base import ConfigError
+from config.models import StackConfig, VpcConfig
+from config.nodepools import FAMILY_PATTERN, NodePoolConfig
 
 SPOT_DIVERSITY_WARNING = 15
 """Below this many instance types a Spot NodePool is warned about: AWS's Spot guidance is to be flexible
@@ -235,12 +236,72 @@ def ask_account(provider: Any, pools: Sequence[PoolQuery]) -> AccountAnswers:
     return AccountAnswers(tuple(zones), {t: frozenset(a) for t, a in types.items()})
 
 
+def _valid_pool_queries(error: ConfigError) -> list[PoolQuery]:
+    """The pools of a config the models refused whose keys the account checks read are valid."""
+    pools = (error.raw or {}).get("nodePools")
+    if not isinstance(pools, list):
+        return []
+    fields = NodePoolConfig.model_fields
+    out = []
+    for i, raw in enumerate(pools):
+        keys = ("name", "architecture", "families", "categories", "minGeneration", "minFamilies", "spotRatio")
+        if not isinstance(raw, dict) or not all(error.valid("nodePools", i, k) for k in keys):
+            continue
+        if "spotRatio" not in raw or (raw.get("families") is None) == (raw.get("categories") is None):
+            continue
+        out.append(
+            PoolQuery(
+                key=f"nodePools[{i}]",
+                name=raw["name"],
+                architecture=raw["architecture"],
+                families=tuple(raw["families"]) if raw.get("families") is not None else None,
+                categories=tuple(raw["categories"]) if raw.get("categories") is not None else None,
+                min_generation=raw.get("minGeneration"),
+                min_families=raw.get("minFamilies", fields["min_families"].default),
+                spot=raw["spotRatio"] > 0,
+            )
+        )
+    return out
+
+
+def _valid_zone_letters(error: ConfigError) -> list[str] | None:
+    cluster = (error.raw or {}).get("cluster")
+    if not isinstance(cluster, dict) or cluster.get("mode") != "create" or not error.valid("cluster", "mode"):
+        return None
+    if not error.valid("cluster", "vpc", "availabilityZones"):
+        return None
+    vpc: dict[str, Any] = cluster["vpc"] if isinstance(cluster.get("vpc"), dict) else {}
+    letters = vpc.get("availabilityZones", VpcConfig.model_fields["availability_zones"].default)
+    return list(letters) if isinstance(letters, list) else None
+
+
+def with_account_problems(error: ConfigError) -> ConfigError:
+    """The models' problems, then what the account says of the config's valid parts (the region, the
+    AZ letters and the pools whose keys are valid), in one `ConfigError`. Needs a valid region: the
+    lookups go through a provider for it (registered here, as it would be on success)."""
+    import pulumi_aws as aws
+
+    raw = error.raw or {}
+    region = raw.get("region")
+    if not isinstance(region, str) or not error.valid("region"):
+        return error
+    pools = _valid_pool_queries(error)
+    letters = _valid_zone_letters(error)
+    if not pools and letters is None:
+        return error
+    provider = aws.Provider("aws", region=region)
+    try:
+        answers = ask_account(provider, pools)
+    except Exception as exc:
+        return ConfigError([*error.problems, region_problem(region, exc)])
+    report = account_report(region, letters, pools, answers)
+    return ConfigError([*error.problems, *report.problems])
+
+
 def check_account(cfg: StackConfig, provider: Any) -> AccountReport:
     """Ask the account, refuse what cannot work (one `ConfigError`, every problem by key path), log the
     warnings, and return the report (its Spot type counts become a stack output)."""
     import pulumi
-
-    from config.base import ConfigError
 
     pools = pool_queries(cfg)
     try:

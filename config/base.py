@@ -217,9 +217,19 @@ class ConfigError(RunError):
 
     A `RunError`: `pulumi up` prints its message alone, without a Python traceback."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
+    def __init__(
+        self, problems: Sequence[str], raw: Mapping[str, Any] | None = None, bad: Sequence[Loc] = ()
+    ) -> None:
         self.problems = list(problems)
+        self.raw = raw
+        """The config as given, when the problems are the models' (the account checks use its valid parts)."""
+        self.bad = list(bad)
+        """Where the models' problems are (key paths as tuples)."""
         super().__init__(self.message)
+
+    def valid(self, *loc: int | str) -> bool:
+        """No problem of the models at `loc` or under it, nor at a key above it."""
+        return not any(b[: len(loc)] == loc or loc[: len(b)] == b for b in self.bad)
 
     @property
     def message(self) -> str:

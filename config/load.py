@@ -66,11 +66,13 @@ def parse_stack_config(
     """Validate a decoded config map; every problem at once in one `ConfigError` (project keys under
     another namespace included)."""
     hints = misplaced or {}
+    bad: list[tuple[int | str, ...]] = []
     try:
         cfg = StackConfig.model_validate(dict(raw))
         problems: list[str] = []
     except ValidationError as exc:
         cfg = None
+        bad = [tuple(e["loc"]) for e in exc.errors(include_url=False)]
         problems = [
             f"{p} (found as {hints[key]}: write it under the project namespace)"
             if (key := p.split(":", 1)[0]) in hints and p.endswith("required key is missing")
@@ -81,7 +83,9 @@ def parse_stack_config(
         p.split(":", 1)[0] for p in problems if p.endswith("write it under the project namespace)")
     }
     problems += misplaced_problems(project, {k: v for k, v in hints.items() if k not in hinted_keys})
-    if problems or cfg is None:
+    if cfg is None:
+        raise ConfigError(problems, raw, bad)
+    if problems:
         raise ConfigError(problems)
     return cfg
 

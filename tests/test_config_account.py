@@ -266,3 +266,30 @@ def test_a_misplaced_key_is_listed_with_the_other_problems() -> None:
     with pytest.raises(ConfigError) as refused:
         _parse(values)
     assert [p.split(":")[0] for p in refused.value.problems] == ["karpenter.replicas", "aws"]
+
+
+def test_account_problems_are_listed_after_the_models_problems(dev_values: dict[str, Any]) -> None:
+    dev_values["karpenter"]["replicas"] = 0  # a model problem
+    dev_values["nodePools"][0]["weight"] = "high"  # a model problem in the pool: its account checks still run
+    dev_values["nodePools"][0]["families"] = ["m8g", "c7g", "m8gg"]
+    dev_values["nodePools"][1]["families"] = ["m7i", "c7i", "zz9"]
+    dev_values["nodePools"][1]["architecture"] = "x86"  # invalid: no account check of this pool
+    dev_values["cluster"]["vpc"]["availabilityZones"] = ["a", "d"]
+    error = _refused(dev_values)
+    assert [p.split(":")[0] for p in error.problems] == [
+        "karpenter.replicas",
+        "nodePools[0].weight",
+        "nodePools[1].architecture",
+        "cluster.vpc.availabilityZones[1]",
+        "nodePools[0].families[2]",
+    ]
+    assert "m8gg is offered in eu-west-1; did you mean m8g?" in error.problems[-1]
+
+
+def test_no_account_lookup_without_a_valid_region(dev_values: dict[str, Any]) -> None:
+    dev_values["region"] = "europe-west1"
+    dev_values["nodePools"][0]["families"] = ["m8g", "c7g", "m8gg"]
+    with pytest.raises(ConfigError) as refused:
+        render(dev_values)
+    assert [p.split(":")[0] for p in refused.value.problems] == ["region"]
+    assert {r.type for r in refused.value.registered} <= {"pulumi:pulumi:Stack"}  # type: ignore[attr-defined]

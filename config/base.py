@@ -308,7 +308,11 @@ def _explain(kind: str, msg: str, ctx: Mapping[str, Any], value: Any) -> str:
         if isinstance(value, bool):
             return f"must be {what}; true and false are not numbers here"
         if isinstance(value, str) and _numeric(value):
-            return f"must be {what}, written without quotes"
+            flag = "float" if kind.startswith("float") else "int"
+            return (
+                f"must be {what}, written without quotes (`pulumi config set --path` stores numbers other "
+                f"than integers as text unless given `--type {flag}`)"
+            )
         if isinstance(value, str):
             return f"must be {what}, without units or %"
         return f"must be {what}"

@@ -87,7 +87,13 @@ BAD: list[Case] = [
     Case(
         "spotRatio quoted",
         {f"{P0}.spotRatio": "0.7"},
-        [(f"{K0}.spotRatio", "written without quotes, got '0.7'")],
+        [
+            (
+                f"{K0}.spotRatio",
+                "written without quotes (`pulumi config set --path` stores numbers other than integers as "
+                "text unless given `--type float`), got '0.7'",
+            )
+        ],
     ),
     Case(
         "spotRatio percent",
@@ -111,7 +117,7 @@ BAD: list[Case] = [
         "weight true", {f"{P0}.weight": True}, [(f"{K0}.weight", "whole number (an integer); true and false")]
     ),
     Case("weight float", {f"{P0}.weight": 99.5}, [(f"{K0}.weight", "whole number (an integer), got 99.5")]),
-    Case("weight quoted", {f"{P0}.weight": "100"}, [(f"{K0}.weight", "written without quotes, got '100'")]),
+    Case("weight quoted", {f"{P0}.weight": "100"}, [(f"{K0}.weight", "`--type int`), got '100'")]),
     Case("replicas quoted", {"karpenter.replicas": "2"}, [("karpenter.replicas", "written without quotes")]),
     Case("replicas true", {"karpenter.replicas": True}, [("karpenter.replicas", "got true")]),
     Case(
@@ -1239,3 +1245,48 @@ def test_the_program_renders_valid_edge_cases(case_id: str) -> None:
     plan = render(apply(stack_values("dev"), case.changes))
     kinds = {r.inputs.get("kind") for r in plan.resources if r.type.startswith("kubernetes:karpenter")}
     assert kinds == {"NodePool", "EC2NodeClass"}
+
+
+RATIOS = [i / 100 for i in range(101)] + [1e-10, 1e-9, 0.9999999999, 0.5 + 1e-12, 0.125, 0.375, 0.875]
+
+
+def test_every_accepted_ratio_renders_crd_valid_node_pools_and_the_rest_is_refused() -> None:
+    crd = shared_file("crds/karpenter.sh_nodepools.yaml")
+    accepted = []
+    for ratio in RATIOS:
+        values = apply(stack_values("dev"), {f"{P0}.spotRatio": ratio})
+        try:
+            cfg = parse_stack_config(values)
+        except ConfigError as refused:
+            assert [p.split(":")[0] for p in refused.problems] == [f"{K0}.spotRatio"], (
+                ratio,
+                refused.problems,
+            )
+            continue
+        accepted.append(ratio)
+        for doc in node_pool_manifests(
+            cfg.node_pools[0], node_class_name="default", spread_prefix=SPREAD_PREFIX
+        ):
+            assert check_against_crd(doc, crd).errors == [], (ratio, doc["metadata"]["name"])
+    assert {0.0, 0.1, 0.25, 0.5, 0.7, 0.75, 1.0, 0.125} <= set(accepted)
+    assert not {1e-10, 1e-9, 0.9999999999, 0.33} & set(accepted)
+
+
+def test_no_pattern_of_the_models_is_shown_raw() -> None:
+    from config.base import PATTERN_HINTS
+    from config.models import StackConfig
+
+    patterns: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("pattern"), str):
+                patterns.append(node["pattern"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(StackConfig.model_json_schema(by_alias=True))
+    assert patterns and all(p in PATTERN_HINTS for p in patterns), set(patterns) - set(PATTERN_HINTS)

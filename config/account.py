@@ -12,7 +12,12 @@ directly); `ask_account` is the thin part that calls the data sources through th
   and the same with x86_64 -> `instance_types` (each type's architecture).
 Arguments and result fields as the pinned SDK defines them (pulumi_aws 7.51.1: get_availability_zones.py,
 ec2/get_instance_type_offerings.py, ec2/get_instance_types.py; filter names are EC2's own
-DescribeInstanceTypeOfferings / DescribeInstanceTypes filters).
+DescribeInstanceTypeOfferings / DescribeInstanceTypes filters, which take `*` wildcards: AWS's
+DescribeInstanceTypes example filters `instance-type` by "*.micro" and by
+`processor-info.supported-architecture`
+(docs.aws.amazon.com/ec2/latest/devguide/example_ec2_DescribeInstanceTypes_section.html). The role running
+preview needs ec2:DescribeAvailabilityZones, ec2:DescribeInstanceTypeOfferings and
+ec2:DescribeInstanceTypes.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from config.load import misplaced_keys, parse_stack_config, raw_stack_config
 from tests.conftest import PROJECT, render, shared_file, stack_values
 from tools import chart_values
 from tools.mocks import CATALOGUE, World, offered_types
+from tools.synth import tree
 
 ARM = frozenset({"arm64"})
 X86 = frozenset({"amd64"})
@@ -155,6 +156,9 @@ def test_the_program_refuses_account_problems_by_key(dev_values: dict[str, Any])
 def test_the_program_outputs_each_spot_node_pools_instance_type_count(dev_plan: Any, prod_plan: Any) -> None:
     # From the catalogue: eu-west-1 offers m8g in 12 sizes, c7g and r7g in 9; m7i, c7i, r7i in 11.
     assert dev_plan.outputs["spotInstanceTypeCounts"] == {"graviton-spot": 30, "x86-spot": 33}
+    assert "Spot NodePools, instance types each admits in the region: graviton-spot 30, x86-spot 33" in tree(
+        dev_plan
+    )
     assert set(prod_plan.outputs["spotInstanceTypeCounts"]) == {"graviton-spot", "x86-spot"}
     assert all(
         count >= SPOT_DIVERSITY_WARNING for count in prod_plan.outputs["spotInstanceTypeCounts"].values()

@@ -41,7 +41,7 @@ ACCOUNT_CHECKS: dict[str, str] = {
     "cluster.vpc.availabilityZones": "each letter is an availability zone of the region (d is refused in "
     "eu-west-1, which has a to c)",
     "nodePools[].families": "each family has instance types offered in the region, of the pool's "
-    "architecture (a typo such as m9g or zz9 is refused, with the nearest offered families)",
+    "architecture (a typo such as m8gg or zz9 is refused, with the nearest offered families)",
     "nodePools[].categories": "the categories and minGeneration admit at least one offered type",
     "nodePools[].minFamilies": "a Spot pool has at least this many of its families offered in the region",
     "nodePools[] (Spot)": f"a Spot NodePool admits at least one instance type in the region (refused at "
@@ -49,7 +49,7 @@ ACCOUNT_CHECKS: dict[str, str] = {
     "`spotInstanceTypeCounts`",
 }
 """The checks that need the AWS account: they run at program start of `pulumi preview` and `pulumi up`
-(and under the mocks, against tools/catalogue/), after the offline checks pass."""
+(and under the mocks, against tools/catalogue/), on every key that passed the offline checks."""
 
 EC2_ARCHITECTURE = {"arm64": "arm64", "amd64": "x86_64"}
 """Kubernetes architecture -> EC2's `processor-info.supported-architecture`."""

@@ -94,7 +94,8 @@ def account_checks() -> list[str]:
         "every `pulumi preview` / `pulumi up`), all problems listed at once by key path. These checks need "
         "the AWS account, so they run at the start of `pulumi preview` and `pulumi up` (through the stack's "
         "AWS provider, before any other resource; offline renders answer them from the EC2 catalogue in "
-        "`tools/catalogue/`), once the offline checks pass:",
+        "`tools/catalogue/`); their problems are listed after the offline ones, for every key that is "
+        "itself valid:",
         "",
         *(f"- `{key}`: {text}." for key, text in ACCOUNT_CHECKS.items()),
         "",

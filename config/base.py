@@ -14,7 +14,7 @@ its problems with the ordinary ones into one `ValidationError`. One mechanism, u
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -198,16 +198,30 @@ def repeated(values: Iterable[Any]) -> list[str]:
     return sorted({str(v) for v in items if items.count(v) > 1})
 
 
+def repeats(items: Sequence[tuple[Loc, Any]], what: str = "") -> Iterator[Problem]:
+    """A problem at each repeat of a value (its own key path), naming where the value came first; the
+    first occurrence and every other item stay valid, so rules on them still run."""
+    first: dict[Any, Loc] = {}
+    for loc, value in items:
+        if not isinstance(value, str | int | float | bool):
+            continue
+        if value in first:
+            where = key_path(first[value])
+            yield Problem(
+                loc, f"repeats {what}{value!r}, first listed at {where}; list each once", show=False
+            )
+        else:
+            first[value] = loc
+
+
 def unique_items(data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-    """A WrapValidator for lists whose items must not repeat: repeats among the valid items are
-    reported together with the invalid items' own problems."""
+    """A WrapValidator for lists whose items must not repeat: each repeat among the valid items is a
+    problem at its own index, reported together with the invalid items' own problems."""
     if not isinstance(data, list):
         return handler(data)
 
     def check(items: list[Any], valid: Callable[..., bool]) -> Iterable[Problem]:
-        dupes = repeated(v for i, v in enumerate(items) if valid(i))
-        if dupes:
-            yield Problem((), f"must not repeat values; repeated: {', '.join(dupes)}", show=False)
+        return repeats([((i,), v) for i, v in enumerate(items) if valid(i)])
 
     return collect_problems(data, handler, check)
 

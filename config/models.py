@@ -23,7 +23,7 @@ from pydantic import (
     field_validator,
 )
 
-from config.base import Model, Problem, collect_problems, hinted, rule, unique_items
+from config.base import Model, Problem, collect_problems, hinted, repeats, rule, unique_items
 from config.nodepools import MEMORY_QUANTITY, NodeClassConfig, NodePoolList, cpu_millis, quantity_value
 
 REGION_PATTERN = r"^(us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov)-[a-z]+-\d$"
@@ -219,14 +219,14 @@ class AdminAccess(Model):
 
 def _admin_list(entries: Any, valid: Callable[..., bool]) -> Iterable[Problem]:
     if isinstance(entries, list):
-        arns = [
-            e.get("principalArn")
-            for i, e in enumerate(entries)
-            if isinstance(e, dict) and valid(i, "principalArn")
-        ]
-        dupes = sorted({a for a in arns if isinstance(a, str) and arns.count(a) > 1})
-        if dupes:
-            yield Problem((), f"must not repeat principals; repeated: {', '.join(dupes)}", show=False)
+        yield from repeats(
+            [
+                ((i, "principalArn"), e.get("principalArn"))
+                for i, e in enumerate(entries)
+                if isinstance(e, dict) and valid(i, "principalArn")
+            ],
+            "the principal ",
+        )
 
 
 def _admin_access_list(data: Any, handler: Any) -> Any:
@@ -469,10 +469,11 @@ class KarpenterConfig(Model):
             )
         return namespace
 
-    @rule("namespace", "fargate_namespaces")
+    @rule("namespace")
     def _not_the_controller_namespace(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
-        for i, namespace in enumerate(v.get("fargate_namespaces") or []):
-            if namespace == v["namespace"]:
+        namespaces = v.get("fargate_namespaces")
+        for i, namespace in enumerate(namespaces if isinstance(namespaces, list) else []):
+            if namespace == v["namespace"] and valid("fargateNamespaces", i):
                 yield Problem(
                     ("fargateNamespaces", i), f"repeats the controller namespace {namespace!r}", namespace
                 )

@@ -22,7 +22,7 @@ from pydantic import (
     field_validator,
 )
 
-from config.base import Model, Problem, collect_problems, raise_problems, rule, unique_items
+from config.base import Model, Problem, collect_problems, raise_problems, repeats, rule, unique_items
 
 # --------------------------------------------------------------------------------------------------
 # Spot / On-Demand split arithmetic (pure; the renderer re-exports it)
@@ -644,11 +644,20 @@ class NodePoolConfig(Model):
             )
         return value
 
-    @rule("families", "architecture")
+    @staticmethod
+    def _valid_families(v: Mapping[str, Any], valid: Callable[..., bool]) -> list[tuple[int, str]]:
+        """The families that are themselves valid (whatever is wrong with the others)."""
+        families = v.get("families")
+        if not isinstance(families, list):
+            return []
+        return [(i, f) for i, f in enumerate(families) if isinstance(f, str) and valid("families", i)]
+
+    @rule("architecture")
     def _families_fit(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
-        """Each family of the wrong architecture, one line each (whatever `gpu` says)."""
+        """Each family of the wrong architecture, one line each (whatever `gpu` or the other families
+        say)."""
         arch = v["architecture"]
-        for i, family in enumerate(v.get("families") or []):
+        for i, family in NodePoolConfig._valid_families(v, valid):
             actual = family_architecture(family)
             if actual != arch:
                 yield Problem(
@@ -658,11 +667,11 @@ class NodePoolConfig(Model):
                     show=False,
                 )
 
-    @rule("families", "architecture", "gpu")
+    @rule("architecture", "gpu")
     def _families_fit_gpu(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
         """Each family of the right architecture but the wrong GPU kind, one line each."""
         arch, gpu = v["architecture"], v.get("gpu")
-        for i, family in enumerate(v.get("families") or []):
+        for i, family in NodePoolConfig._valid_families(v, valid):
             if family_architecture(family) != arch:
                 continue
             series = family_series(family)
@@ -809,10 +818,9 @@ def _pool_list_problems(pools: Any, valid: Callable[..., bool]) -> Iterable[Prob
         )
         return
     entries = [(i, p) for i, p in enumerate(pools) if isinstance(p, dict)]
-    names = [p["name"] for i, p in entries if "name" in p and valid(i, "name")]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        yield Problem((), f"pool names must be unique; repeated: {', '.join(repeated)}", show=False)
+    yield from repeats(
+        [((i, "name"), p["name"]) for i, p in entries if "name" in p and valid(i, "name")], "the name "
+    )
     owners: dict[int, str] = {}
     for i, p in entries:
         if not (valid(i, "name") and valid(i, "spotRatio") and valid(i, "weight") and "spotRatio" in p):

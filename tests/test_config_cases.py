@@ -390,7 +390,7 @@ BAD: list[Case] = [
     Case(
         "repeated pool name",
         {f"{P1}.name": "graviton"},
-        [("nodePools", "pool names must be unique; repeated: graviton")],
+        [(f"{K1}.name", "repeats the name 'graviton', first listed at [0].name; list each once")],
     ),
     Case("bad cluster name", {"cluster.name": "-dev"}, [("cluster.name", "an EKS cluster name")]),
     Case("cluster name too long", {"cluster.name": "c" * 101}, [("cluster.name", "at most 100")]),
@@ -415,7 +415,7 @@ BAD: list[Case] = [
     Case(
         "repeated fargate namespace",
         {"karpenter.fargateNamespaces": ["apps", "apps"]},
-        [("karpenter.fargateNamespaces", "repeated: apps")],
+        [("karpenter.fargateNamespaces[1]", "repeats 'apps', first listed at [0]")],
     ),
     Case(
         "bad admin namespace",
@@ -444,6 +444,14 @@ BAD: list[Case] = [
         "unknown architecture",
         {f"{P0}.architecture": "x86_64"},
         [(f"{K0}.architecture", "'arm64' or 'amd64', got 'x86_64'")],
+    ),
+    Case(
+        "controller namespace listed twice as a Fargate namespace",
+        {"karpenter.fargateNamespaces": ["karpenter", "karpenter"]},
+        [
+            ("karpenter.fargateNamespaces[0]", "repeats the controller namespace 'karpenter'"),
+            ("karpenter.fargateNamespaces[1]", "repeats 'karpenter', first listed at [0]"),
+        ],
     ),
     # --- labels and taints -------------------------------------------------------------------------
     Case(
@@ -554,11 +562,31 @@ BAD: list[Case] = [
         [(f"{K0}.families[0]", "EC2 instance family such as")],
     ),
     Case("macOS family", {f"{P0}.families": ["mac2", "c7g"]}, [(f"{K0}.families[0]", "macOS")]),
-    Case("repeated family", {f"{P0}.families": ["m8g", "m8g", "c7g"]}, [(f"{K0}.families", "repeated: m8g")]),
+    Case(
+        "repeated family",
+        {f"{P0}.families": ["m8g", "m8g", "c7g"]},
+        [(f"{K0}.families[1]", "repeats 'm8g', first listed at [0]")],
+    ),
     Case(
         "repeated family next to a bad one",
         {f"{P0}.families": ["m8g", "m8g", "M7g"]},
-        [(f"{K0}.families", "repeated: m8g"), (f"{K0}.families[2]", "lowercase")],
+        [(f"{K0}.families[1]", "repeats 'm8g'"), (f"{K0}.families[2]", "lowercase")],
+    ),
+    Case(
+        "uppercase family next to an x86 family",
+        {f"{P0}.families": ["M8g", "m7i", "c7g"]},
+        [
+            (f"{K0}.families[0]", "lowercase, such as 'm8g'"),
+            (f"{K0}.families[1]", "m7i is an x86 (amd64) family"),
+        ],
+    ),
+    Case(
+        "repeated x86 family in an arm64 pool",
+        {f"{P0}.families": ["m7i", "m7i", "c7g"]},
+        [
+            (f"{K0}.families[0]", "m7i is an x86"),
+            (f"{K0}.families[1]", "repeats 'm7i'"),
+        ],
     ),
     Case(
         "GPU family without gpu",
@@ -630,7 +658,7 @@ BAD: list[Case] = [
     Case(
         "repeated category",
         {f"{P0}.families": DELETE, f"{P0}.categories": ["c", "c"], f"{P0}.minGeneration": 7},
-        [(f"{K0}.categories", "repeated: c")],
+        [(f"{K0}.categories[1]", "repeats 'c'")],
     ),
     Case(
         "minFamilies above the families",
@@ -672,7 +700,7 @@ BAD: list[Case] = [
     Case(
         "repeated name next to a bad weight",
         {f"{P1}.name": "graviton", f"{P1}.weight": "x"},
-        [("nodePools", "repeated: graviton"), (f"{K1}.weight", "got 'x'")],
+        [(f"{K1}.name", "repeats the name 'graviton'"), (f"{K1}.weight", "got 'x'")],
     ),
     # --- durations and quantities ------------------------------------------------------------------
     Case(
@@ -784,7 +812,7 @@ BAD: list[Case] = [
     Case(
         "repeated budget reason",
         {f"{P0}.disruption.budgets": [{"nodes": "1", "reasons": ["Empty", "Empty"]}]},
-        [(f"{K0}.disruption.budgets[0].reasons", "repeated: Empty")],
+        [(f"{K0}.disruption.budgets[0].reasons[1]", "repeats 'Empty'")],
     ),
     Case(
         "two bad budgets",
@@ -808,7 +836,12 @@ BAD: list[Case] = [
     Case(
         "repeated principal",
         {"cluster.adminAccess.1": {"principalArn": "arn:aws:iam::123456789012:role/platform-admins"}},
-        [("cluster.adminAccess", "repeated: arn:aws:iam::123456789012:role/platform-admins")],
+        [
+            (
+                "cluster.adminAccess[1].principalArn",
+                "repeats the principal 'arn:aws:iam::123456789012:role/platform-admins'",
+            )
+        ],
     ),
     Case(
         "bad boundary ARN",
@@ -906,7 +939,7 @@ BAD: list[Case] = [
     Case(
         "repeated AZ",
         {"cluster.vpc.availabilityZones": ["a", "a"]},
-        [("cluster.vpc.availabilityZones", "repeated: a")],
+        [("cluster.vpc.availabilityZones[1]", "repeats 'a'")],
     ),
     # --- modes -------------------------------------------------------------------------------------
     Case(
@@ -943,7 +976,7 @@ BAD: list[Case] = [
             "cluster.vpc": DELETE,
             "cluster.existing": {"privateSubnetIds": ["subnet-0a1b2c3d", "subnet-0a1b2c3d"]},
         },
-        [("cluster.existing.privateSubnetIds", "repeated: subnet-0a1b2c3d")],
+        [("cluster.existing.privateSubnetIds[1]", "repeats 'subnet-0a1b2c3d'")],
     ),
     Case(
         "bad security group",
@@ -1086,7 +1119,7 @@ BAD: list[Case] = [
     Case(
         "duplicate names, weights and a missing key",
         {f"{P1}.name": "graviton", f"{P1}.limits": DELETE},
-        [("nodePools", "repeated: graviton"), (f"{K1}.limits", "required key is missing")],
+        [(f"{K1}.name", "repeats the name 'graviton'"), (f"{K1}.limits", "required key is missing")],
     ),
     Case(
         "controller sized wrong twice",

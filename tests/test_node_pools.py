@@ -289,7 +289,7 @@ BAD_POOLS: list[tuple[str, list[dict[str, Any]], str, str]] = [
     ("uppercase family", [pool(families=["M8g"])], "nodePools[0].families[0]", "lowercase, such as 'm8g'"),
     ("not a family", [pool(families=["graviton4"])], "nodePools[0].families[0]", "EC2 instance family"),
     ("macOS family", [pool(families=["mac2"])], "nodePools[0].families[0]", "macOS"),
-    ("repeated family", [pool(families=["m8g", "m8g"])], "nodePools[0].families", "repeated: m8g"),
+    ("repeated family", [pool(families=["m8g", "m8g"])], "nodePools[0].families[1]", "repeats 'm8g'"),
     ("empty families", [pool(families=[])], "nodePools[0].families", "at least 1 item"),
     (
         "families and categories",
@@ -565,8 +565,8 @@ BAD_POOLS: list[tuple[str, list[dict[str, Any]], str, str]] = [
     (
         "repeated pool name",
         [pool(), pool(spotRatio=1)],
-        "nodePools",
-        "pool names must be unique; repeated: graviton",
+        "nodePools[1].name",
+        "repeats the name 'graviton', first listed at [0].name",
     ),
     ("empty pool list", [], "nodePools", "at least one pool"),
 ]

@@ -70,10 +70,12 @@ class PoolQuery:
 
     @property
     def patterns(self) -> list[str]:
-        """EC2 `instance-type` filter values (wildcards) covering the pool."""
+        """EC2 `instance-type` filter values (wildcards) covering the pool: its families' whole series
+        (`m*` for m8g), so a family that is not offered can be compared with the ones that are."""
         if self.families is not None:
-            return [f"{f}.*" for f in self.families]
-        return [f"{c}*" for c in self.categories or ()]
+            series = [m["series"] if (m := FAMILY_PATTERN.match(f)) else f for f in self.families]
+            return sorted({f"{s}*" for s in series})
+        return sorted({f"{c}*" for c in self.categories or ()})
 
     def admits(self, family: str) -> bool:
         if self.families is not None:

@@ -147,7 +147,7 @@ def test_the_program_refuses_account_problems_by_key(dev_values: dict[str, Any])
         "cluster.vpc.availabilityZones[2]: eu-west-1d is not an availability zone of eu-west-1 (it has a, b, "
         "c), got 'd'",
         "nodePools[0].families[2]: no instance type of the family m8gg is offered in eu-west-1; did you mean "
-        "m8g?, got 'm8gg'",
+        "m8g or m8gn or m8gd?, got 'm8gg'",
         "nodePools[1].families[2]: no instance type of the family zz9 is offered in eu-west-1 (check the "
         "spelling), got 'zz9'",
     ]
@@ -287,7 +287,7 @@ def test_account_problems_are_listed_after_the_models_problems(dev_values: dict[
         "cluster.vpc.availabilityZones[1]",
         "nodePools[0].families[2]",
     ]
-    assert "m8gg is offered in eu-west-1; did you mean m8g?" in error.problems[-1]
+    assert "m8gg is offered in eu-west-1; did you mean m8g or m8gn or m8gd?" in error.problems[-1]
 
 
 def test_no_account_lookup_without_a_valid_region(dev_values: dict[str, Any]) -> None:
@@ -297,3 +297,12 @@ def test_no_account_lookup_without_a_valid_region(dev_values: dict[str, Any]) ->
         render(dev_values)
     assert [p.split(":")[0] for p in refused.value.problems] == ["region"]
     assert {r.type for r in refused.value.registered} <= {"pulumi:pulumi:Stack"}  # type: ignore[attr-defined]
+
+
+def test_every_data_source_the_program_calls_exists_in_the_pinned_provider(dev_plan: Any) -> None:
+    import gzip
+
+    schema_file = shared_file("../../pulumi-schemas/aws-7.51.1.json.gz")
+    schema = json.loads(gzip.decompress(schema_file.read_bytes()))
+    called = {token for token, _ in dev_plan.invokes}
+    assert called and called <= set(schema["allFunctions"]), called - set(schema["allFunctions"])

@@ -592,6 +592,9 @@ def _run(project: str, stack: str, config: dict[str, str], world: World, program
         for task in leftovers:
             task.cancel()
         loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+        # Data-source calls run in executor threads, each with an event loop of its own: join the threads
+        # now, so those loops are closed with them and not at interpreter exit.
+        loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
         asyncio.set_event_loop(None)
         os.chdir(old_cwd)

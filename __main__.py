@@ -24,15 +24,26 @@ from components.naming import STACK_TAG
 from components.network import Network, NetworkArgs
 from components.node_identity import NodeIdentity, NodeIdentityArgs
 from components.node_pools import NodePools, NodePoolsArgs
+from config.account import check_account, with_account_problems
 from config.addons import demote_gp2, minimum_kubernetes_versions
+from config.base import ConfigError
 from config.load import load_stack_config
+from config.models import helm_value_warnings
 
-cfg = load_stack_config()
+try:
+    cfg = load_stack_config()
+except ConfigError as refused:
+    # The models' problems, and with them what the account says of the config's valid parts.
+    raise with_account_problems(refused) from None
 name = cfg.cluster.name
 
 aws_provider = aws.Provider(
     "aws", region=cfg.region, default_tags=aws.ProviderDefaultTagsArgs(tags=cfg.tags) if cfg.tags else None
 )
+# What only the account knows (AZs, instance families offered, Spot diversity), before anything else.
+account = check_account(cfg, aws_provider)
+for warning in helm_value_warnings(cfg.karpenter):
+    pulumi.log.warn(warning)
 ctx = aws_context(cfg.region, aws_provider)
 on_aws = pulumi.ResourceOptions(providers=[aws_provider])
 stack_tags = {STACK_TAG: f"{pulumi.get_project()}/{pulumi.get_stack()}"}
@@ -267,3 +278,4 @@ pulumi.export("controllerRoleArn", controller_role.role_arn)
 pulumi.export("interruptionQueueName", interruption.queue_name)
 pulumi.export("nodePoolNames", pools.node_pool_names)
 pulumi.export("spreadConstraints", pools.spread_constraints)
+pulumi.export("spotInstanceTypeCounts", account.spot_instance_type_counts)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, SecretStr, StringConstraints, model_validator
 
-from config.base import Model, hinted, unique
+from config.base import Model, Network, hinted, unique
 
 CHART_VERSION_PATTERN = hinted(r"^[0-9]+\.[0-9]+\.[0-9]+$", "a chart version such as 3.5.0 (no leading v)")
 CERTIFICATE_ARN_PATTERN = hinted(
@@ -58,7 +57,7 @@ class PortainerIngressConfig(Model):
         default=None,
         description="ACM certificate of the HTTPS listener (required: the ALB listens on HTTPS 443 only).",
     )
-    allowed_cidrs: Annotated[list[ipaddress.IPv4Network], AfterValidator(unique)] = Field(
+    allowed_cidrs: Annotated[list[Network], AfterValidator(unique)] = Field(
         default=[],
         description="Source ranges allowed to reach the ALB (`alb.ingress.kubernetes.io/inbound-cidrs`). "
         "Empty: the controller's default, 0.0.0.0/0, which is refused for `internet-facing`.",

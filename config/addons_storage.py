@@ -208,13 +208,18 @@ class EfsConfig(PinnedAddon):
         "stack). Unset: the account's default EFS key (aws/elasticfilesystem).",
     )
     default_class: bool = Field(default=False, description="Mark `efs` as the default StorageClass.")
-    base_path: Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9_./-]*$")] = Field(
+    base_path: Annotated[
+        str,
+        StringConstraints(
+            pattern=hinted(r"^/[A-Za-z0-9_./-]*$", "a directory path that starts with /, such as /dynamic")
+        ),
+    ] = Field(
         default="/dynamic_provisioning",
         description="Directory under which each access point (one per claim) gets its own directory.",
     )
-    directory_perms: Annotated[str, StringConstraints(pattern=r"^[0-7]{3}$")] = Field(
-        default="700", description="Permissions of each claim's directory."
-    )
+    directory_perms: Annotated[
+        str, StringConstraints(pattern=hinted(r"^[0-7]{3}$", 'three octal digits in quotes, such as "700"'))
+    ] = Field(default="700", description="Permissions of each claim's directory.")
 
     def _problems(self) -> list[str]:
         problems = super()._problems()

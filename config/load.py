@@ -31,32 +31,64 @@ def raw_stack_config(project: str, values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+PROVIDER_KEYS: dict[str, frozenset[str]] = {"aws": frozenset({"region"})}
+"""Keys another namespace really has that share a project key's name: `aws:region` configures Pulumi's
+default AWS provider. Accepted when it agrees with the project's key (the program's explicit provider
+uses the project's `region`)."""
+
+
 def misplaced_keys(project: str, values: Mapping[str, Any]) -> dict[str, str]:
-    """Project keys written under another namespace (`aws:nodePools`): key -> where it was found."""
+    """Project keys written under another namespace (`aws:nodePools`, `aws:karpenter`): key -> where
+    it was found. Pulumi would pass them to the program under that namespace, where nothing reads them."""
     known = {field.alias or name for name, field in StackConfig.model_fields.items()}
     found = {}
-    for key in values:
+    for key, value in values.items():
         namespace, _, name = key.partition(":")
-        if namespace != project and name in known and f"{project}:{name}" not in values:
-            found[name] = key
+        if namespace == project or name not in known:
+            continue
+        if name in PROVIDER_KEYS.get(namespace, ()) and values.get(f"{project}:{name}") in (None, value):
+            continue
+        found[name] = key
     return found
 
 
-def parse_stack_config(raw: Mapping[str, Any], misplaced: Mapping[str, str] | None = None) -> StackConfig:
-    """Validate a decoded config map; every problem at once in one `ConfigError`."""
+def misplaced_problems(project: str, misplaced: Mapping[str, str]) -> list[str]:
+    """One line per project key found under another namespace, with the fix."""
+    return [
+        f"{where}: {name} is a key of this project, so {where} is never read; write it as "
+        f"{project}:{name} (under `config:` in Pulumi.<stack>.yaml)"
+        for name, where in sorted(misplaced.items(), key=lambda item: item[1])
+    ]
+
+
+def parse_stack_config(
+    raw: Mapping[str, Any], misplaced: Mapping[str, str] | None = None, project: str = "karpenter-eks"
+) -> StackConfig:
+    """Validate a decoded config map; every problem at once in one `ConfigError` (project keys under
+    another namespace included)."""
+    hints = misplaced or {}
+    bad: list[tuple[int | str, ...]] = []
     try:
-        return StackConfig.model_validate(dict(raw), context=stack_context(dict(raw)))
+        cfg = StackConfig.model_validate(dict(raw), context=stack_context(dict(raw)))
+        problems: list[str] = []
     except ValidationError as exc:
-        problems = problems_of(exc)
-        hints = misplaced or {}
-        raise ConfigError(
-            [
-                f"{p} (found as {hints[key]}: write it under the project namespace)"
-                if (key := p.split(":", 1)[0]) in hints and p.endswith("required key is missing")
-                else p
-                for p in problems
-            ]
-        ) from None
+        cfg = None
+        bad = [tuple(e["loc"]) for e in exc.errors(include_url=False)]
+        problems = [
+            f"{p} (found as {hints[key]}: write it under the project namespace)"
+            if (key := p.split(":", 1)[0]) in hints and p.endswith("required key is missing")
+            else p
+            for p in problems_of(exc)
+        ]
+    hinted_keys = {
+        p.split(":", 1)[0] for p in problems if p.endswith("write it under the project namespace)")
+    }
+    problems += misplaced_problems(project, {k: v for k, v in hints.items() if k not in hinted_keys})
+    if cfg is None:
+        raise ConfigError(problems, raw, bad)
+    if problems:
+        raise ConfigError(problems)
+    return cfg
 
 
 def load_stack_config() -> StackConfig:
@@ -64,4 +96,4 @@ def load_stack_config() -> StackConfig:
     values: dict[str, Any] = dict(pulumi.runtime.config.get_config_env())
     values.update(pulumi.runtime.config.CONFIG.get())
     project = pulumi.get_project()
-    return parse_stack_config(raw_stack_config(project, values), misplaced_keys(project, values))
+    return parse_stack_config(raw_stack_config(project, values), misplaced_keys(project, values), project)

@@ -6,23 +6,27 @@ them by `python -m tools.config_reference`). Defaults live here and nowhere else
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import json
 import re
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     Field,
     StringConstraints,
-    ValidationInfo,
+    WrapValidator,
     field_validator,
-    model_validator,
 )
 
 from config.addons import AddonsConfig
 from config.addons_storage import StackContext
-from config.base import Model, hinted, unique
-from config.nodepools import NodeClassConfig, NodePoolList
+from config.base import Model, Network, Problem, collect_problems, hinted, repeats, rule, unique_items
+from config.nodepools import MEMORY_QUANTITY, NodeClassConfig, NodePoolList, cpu_millis, quantity_value
 
 REGION_PATTERN = r"^(us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov)-[a-z]+-\d$"
 CLUSTER_NAME_PATTERN = hinted(
@@ -57,13 +61,46 @@ SubnetId = Annotated[
 SecurityGroupId = Annotated[
     str, StringConstraints(pattern=hinted(r"^sg-[0-9a-f]{8,17}$", "a security group ID such as sg-0a1b2c3d"))
 ]
-Quantity = Annotated[
+CPU_PATTERN = hinted(r"^\d+(\.\d+)?m?$", 'a CPU quantity in quotes such as "1", "0.5" or "500m"')
+MEMORY_PATTERN = hinted(MEMORY_QUANTITY.pattern, "a memory quantity with a unit such as 1Gi or 512Mi")
+
+
+def _quoted(example: str) -> Callable[[Any], Any]:
+    """A BeforeValidator for text keys that YAML may read as a number: say what to write."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError(f"write it in quotes with its unit, such as {example.format(value)}")
+        return value
+
+    return check
+
+
+def _fargate_cpu(value: str) -> str:
+    # Fargate pod sizes: 0.25 to 16 vCPU, 0.5 to 120 GB
+    # (docs.aws.amazon.com/eks/latest/userguide/fargate-pod-configuration.html).
+    if not 250 <= cpu_millis(value) <= 16000:
+        raise ValueError("must be 250m to 16 CPUs (the sizes a Fargate pod can have)")
+    return value
+
+
+def _fargate_memory(value: str) -> str:
+    if not 512 * 2**20 <= quantity_value(value) <= 120 * 2**30:
+        raise ValueError("must be 512Mi to 120Gi (the sizes a Fargate pod can have)")
+    return value
+
+
+CpuQuantity = Annotated[
     str,
-    StringConstraints(
-        pattern=hinted(
-            r"^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$", "a Kubernetes quantity such as 1, 500m or 1Gi"
-        )
-    ),
+    BeforeValidator(_quoted('"{}"')),
+    StringConstraints(pattern=CPU_PATTERN),
+    AfterValidator(_fargate_cpu),
+]
+MemoryQuantity = Annotated[
+    str,
+    BeforeValidator(_quoted('"{}Mi"')),
+    StringConstraints(pattern=MEMORY_PATTERN),
+    AfterValidator(_fargate_memory),
 ]
 TagMap = dict[
     Annotated[str, StringConstraints(min_length=1, max_length=128)],
@@ -102,15 +139,15 @@ def _vpc_cidr(value: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
 class VpcConfig(Model):
     """The VPC built in create mode."""
 
-    cidr: Annotated[ipaddress.IPv4Network, AfterValidator(_vpc_cidr)] = Field(
+    cidr: Annotated[Network, AfterValidator(_vpc_cidr)] = Field(
         default=ipaddress.IPv4Network("10.0.0.0/16"),
         description="IPv4 range of the VPC, /16 to /20. Private subnets get an eighth of it each, public "
         "subnets a 64th each.",
     )
     availability_zones: Annotated[
-        list[Annotated[str, StringConstraints(pattern=r"^[a-g]$")]],
+        list[Annotated[str, StringConstraints(pattern=hinted(r"^[a-g]$", "one letter from a to g"))]],
         Field(min_length=2, max_length=4),
-        AfterValidator(unique),
+        WrapValidator(unique_items),
     ] = Field(
         default=["a", "b", "c"],
         description="Availability-zone letters in the stack's region (2 to 4, a to g). Karpenter, Fargate "
@@ -127,11 +164,13 @@ class VpcConfig(Model):
 class ExistingClusterConfig(Model):
     """What to use of an existing cluster in adopt mode."""
 
-    private_subnet_ids: Annotated[list[SubnetId], Field(min_length=1), AfterValidator(unique)] | None = Field(
-        default=None,
-        description="Private subnets for Fargate and Karpenter's nodes; each gets the "
-        "`karpenter.sh/discovery` tag (added with a tag resource, never by replacing the subnet). "
-        "Unset: the subnets of the cluster's VPC already tagged `karpenter.sh/discovery: <cluster>`.",
+    private_subnet_ids: Annotated[list[SubnetId], Field(min_length=1), WrapValidator(unique_items)] | None = (
+        Field(
+            default=None,
+            description="Private subnets for Fargate and Karpenter's nodes; each gets the "
+            "`karpenter.sh/discovery` tag (added with a tag resource, never by replacing the subnet). "
+            "Unset: the subnets of the cluster's VPC already tagged `karpenter.sh/discovery: <cluster>`.",
+        )
     )
     security_group_id: SecurityGroupId | None = Field(
         default=None,
@@ -160,9 +199,20 @@ class AdminAccess(Model):
     )
 
 
-def _admin_list(entries: list[AdminAccess]) -> list[AdminAccess]:
-    unique([e.principal_arn for e in entries])
-    return entries
+def _admin_list(entries: Any, valid: Callable[..., bool]) -> Iterable[Problem]:
+    if isinstance(entries, list):
+        yield from repeats(
+            [
+                ((i, "principalArn"), e.get("principalArn"))
+                for i, e in enumerate(entries)
+                if isinstance(e, dict) and valid(i, "principalArn")
+            ],
+            "the principal ",
+        )
+
+
+def _admin_access_list(data: Any, handler: Any) -> Any:
+    return collect_problems(data, handler, _admin_list)
 
 
 class ClusterConfig(Model):
@@ -183,7 +233,7 @@ class ClusterConfig(Model):
         default=True,
         description="Expose the API server endpoint publicly (create mode). Private access is always on.",
     )
-    public_access_cidrs: Annotated[list[ipaddress.IPv4Network], Field(min_length=1)] | None = Field(
+    public_access_cidrs: Annotated[list[Network], Field(min_length=1)] | None = Field(
         default=None,
         description="Networks allowed to reach the public endpoint (create mode), only with "
         "`endpointPublicAccess: true`. Unset: 0.0.0.0/0 when the endpoint is public.",
@@ -194,25 +244,23 @@ class ClusterConfig(Model):
     existing: ExistingClusterConfig | None = Field(
         default=None, description="How to use the existing cluster (adopt mode only)."
     )
-    admin_access: Annotated[list[AdminAccess], AfterValidator(_admin_list)] = Field(
+    admin_access: Annotated[list[AdminAccess], WrapValidator(_admin_access_list)] = Field(
         default=[],
         description="People and pipelines given access with EKS access entries (authentication mode API). "
         "Leave out a principal that already has an entry: the cluster's creator has one (EKS gives it), so "
         "in create mode listing whoever runs the first `pulumi up` (or the role of its session) is refused.",
     )
 
-    @field_validator("public_access_cidrs")
-    @classmethod
-    def _cidrs_need_public_access(
-        cls, cidrs: list[ipaddress.IPv4Network] | None, info: ValidationInfo
-    ) -> list[ipaddress.IPv4Network] | None:
+    @rule("endpoint_public_access", "public_access_cidrs")
+    def _cidrs_need_public_access(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
         # pulumi-eks throws "`publicAccessCidrs` can only be set when `endpointPublicAccess` is true"
         # (nodejs/eks/cluster/cluster.ts, the control plane's vpcConfig).
-        if cidrs is not None and info.data.get("endpoint_public_access") is False:
-            raise ValueError(
-                "only applies to a public endpoint; remove it, or set cluster.endpointPublicAccess: true"
+        if v.get("public_access_cidrs") is not None and v["endpoint_public_access"] is False:
+            yield Problem(
+                ("publicAccessCidrs",),
+                "only applies to a public endpoint; remove it, or set cluster.endpointPublicAccess: true",
+                show=False,
             )
-        return cidrs
 
     @property
     def effective_public_access_cidrs(self) -> list[str] | None:
@@ -221,13 +269,15 @@ class ClusterConfig(Model):
             return None
         return [str(c) for c in self.public_access_cidrs or [ipaddress.IPv4Network("0.0.0.0/0")]]
 
-    @model_validator(mode="after")
-    def _mode_sections(self) -> ClusterConfig:
-        if self.mode == "create" and self.existing is not None:
-            raise ValueError("`existing` is for mode adopt; remove it or set mode: adopt")
-        if self.mode == "adopt" and self.vpc is not None:
-            raise ValueError("`vpc` is for mode create; an adopted cluster keeps its VPC")
-        return self
+    @rule("mode", "existing")
+    def _existing_in_adopt(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        if v["mode"] == "create" and v.get("existing") is not None:
+            yield Problem(("existing",), "is for mode adopt; remove it or set mode: adopt", show=False)
+
+    @rule("mode", "vpc")
+    def _vpc_in_create(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        if v["mode"] == "adopt" and v.get("vpc") is not None:
+            yield Problem(("vpc",), "is for mode create; an adopted cluster keeps its VPC", show=False)
 
     @property
     def vpc_or_default(self) -> VpcConfig:
@@ -238,10 +288,26 @@ class ClusterConfig(Model):
         return self.existing or ExistingClusterConfig()
 
 
+def _replaced_by_spot_setting(value: Any) -> None:
+    if value is not None:
+        raise ValueError(
+            "was replaced by spotServiceLinkedRole: remove it (the default `ensure` creates the role only "
+            "when the account lacks it; `skip` never creates it)"
+        )
+    return None
+
+
 class IamConfig(Model):
     """IAM details shared by the roles this stack creates."""
 
-    path: Annotated[str, StringConstraints(pattern=r"^/([\x21-\x7e]{1,510}/)?$")] = Field(
+    path: Annotated[
+        str,
+        StringConstraints(
+            pattern=hinted(
+                r"^/([\x21-\x7e]{1,510}/)?$", "an IAM path that starts and ends with / such as /platform/"
+            )
+        ),
+    ] = Field(
         default="/",
         description="IAM path of every role, policy and instance profile. A change moves the controller's "
         "role and policies (new ones created first, then the controller rolls onto them); the node role, "
@@ -269,20 +335,21 @@ class IamConfig(Model):
         "(fails if it exists). `skip`: never. Created or not, this stack never deletes it (account-wide).",
     )
 
-    @model_validator(mode="before")
-    @classmethod
-    def _renamed_keys(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "createSpotServiceLinkedRole" in data:
-            raise ValueError(
-                "createSpotServiceLinkedRole was replaced by spotServiceLinkedRole: remove it (the default "
-                "`ensure` creates the role only when the account lacks it; `skip` never creates it)"
-            )
-        return data
+    create_spot_service_linked_role: Annotated[Any, AfterValidator(_replaced_by_spot_setting)] = Field(
+        default=None,
+        description="Replaced by `spotServiceLinkedRole`; refused when set, with the fix.",
+    )
 
 
 class ControllerResources(Model):
-    cpu: Quantity = Field(default="1", description="CPU request and limit of each controller pod.")
-    memory: Quantity = Field(default="1Gi", description="Memory request and limit of each controller pod.")
+    cpu: CpuQuantity = Field(
+        default="1", description="CPU request and limit of each controller pod, 250m to 16 (Fargate sizes)."
+    )
+    memory: MemoryQuantity = Field(
+        default="1Gi",
+        description="Memory request and limit of each controller pod, with a unit, 512Mi to 120Gi (Fargate "
+        "sizes).",
+    )
 
 
 PROGRAM_OWNED_HELM_VALUES = (
@@ -300,6 +367,45 @@ PROGRAM_OWNED_HELM_VALUES = (
 the Fargate profile selects the pod label, ...): a `helmValues` override would silently break them."""
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+CHART_VALUES_DIR = Path(__file__).resolve().parent / "chart_values"
+
+
+@functools.cache
+def chart_value_paths(version: str) -> tuple[frozenset[str], frozenset[str]] | None:
+    """(every value path, the paths that take free keys) of the `karpenter` chart `version`, from the
+    file tools/chart_values.py derives from the chart's values.yaml; None when the project has none."""
+    path = CHART_VALUES_DIR / f"karpenter-{version}.json"
+    if not path.exists():
+        return None
+    doc = json.loads(path.read_text())
+    return frozenset(doc["paths"]), frozenset(doc["free"])
+
+
+def unknown_helm_values(values: Mapping[str, Any], paths: frozenset[str], free: frozenset[str]) -> list[str]:
+    """Dotted paths of `values` the chart does not have (keys under a free path are fine)."""
+    unknown: list[str] = []
+
+    def walk(node: Mapping[str, Any], prefix: str) -> None:
+        for key, value in node.items():
+            path = f"{prefix}{key}"
+            if path not in paths:
+                unknown.append(path)
+            elif path not in free and isinstance(value, dict):
+                walk(value, f"{path}.")
+
+    walk(values, "")
+    return unknown
+
+
+def helm_value_warnings(karpenter: KarpenterConfig) -> list[str]:
+    """For a chart version the project has no value paths for: say its helmValues are unchecked."""
+    if not karpenter.helm_values or chart_value_paths(karpenter.version) is not None:
+        return []
+    return [
+        f"karpenter.helmValues: chart version {karpenter.version} is not the pinned one, so its keys are "
+        "not checked (Helm ignores unknown keys silently); check them against that chart's values.yaml"
+    ]
 
 
 class KarpenterConfig(Model):
@@ -330,7 +436,7 @@ class KarpenterConfig(Model):
         description="How the controller gets AWS credentials. Only `irsa` works on Fargate: the EKS Pod "
         "Identity agent is a DaemonSet and never runs on Fargate.",
     )
-    fargate_namespaces: Annotated[list[K8sName], Field(max_length=5), AfterValidator(unique)] = Field(
+    fargate_namespaces: Annotated[list[K8sName], Field(max_length=5), WrapValidator(unique_items)] = Field(
         default=[],
         description="More namespaces (up to 5: a Fargate profile takes 5 selectors) whose pods labelled "
         "`fargate: enabled` run on Fargate. They get their own Fargate profile, so changing this list "
@@ -365,8 +471,9 @@ class KarpenterConfig(Model):
     helm_values: dict[str, Any] = Field(
         default={},
         description="Extra values for the `karpenter` chart, deep-merged last. Keys must exist in the "
-        "chart's values.yaml: Helm ignores unknown keys silently (the tests check the committed stacks "
-        "against the pinned chart). Values the design depends on cannot be set, removed or replaced: "
+        "chart's values.yaml (Helm ignores unknown keys silently): refused for the pinned chart version "
+        "(its value paths are in config/chart_values/), a warning for another version. Values the design "
+        "depends on cannot be set, removed or replaced: "
         + ", ".join(f"`{p}`" for p in PROGRAM_OWNED_HELM_VALUES)
         + ".",
     )
@@ -402,12 +509,27 @@ class KarpenterConfig(Model):
             )
         return namespace
 
-    @field_validator("fargate_namespaces")
-    @classmethod
-    def _not_the_controller_namespace(cls, namespaces: list[str], info: ValidationInfo) -> list[str]:
-        if info.data.get("namespace") in namespaces:
-            raise ValueError(f"repeats the controller namespace {info.data['namespace']!r}")
-        return namespaces
+    @rule("namespace")
+    def _not_the_controller_namespace(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        namespaces = v.get("fargate_namespaces")
+        for i, namespace in enumerate(namespaces if isinstance(namespaces, list) else []):
+            if namespace == v["namespace"] and valid("fargateNamespaces", i):
+                yield Problem(
+                    ("fargateNamespaces", i), f"repeats the controller namespace {namespace!r}", namespace
+                )
+
+    @rule("version", "helm_values")
+    def _chart_has_the_keys(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        known = chart_value_paths(v["version"])
+        if known is None or not isinstance(v.get("helm_values"), dict):
+            return
+        for path in unknown_helm_values(v["helm_values"], *known):
+            yield Problem(
+                ("helmValues", *path.split(".")),
+                f"is not a value of the karpenter chart {v['version']} (Helm would ignore it silently); "
+                "check the spelling against the chart's values.yaml",
+                show=False,
+            )
 
     @field_validator("helm_values")
     @classmethod
@@ -475,51 +597,66 @@ class StackConfig(Model):
         "off unless enabled.",
     )
 
-    @model_validator(mode="after")
-    def _arns_in_the_region_partition(self) -> StackConfig:
-        partition = region_partition(self.region)
-        arns = {
-            **{
-                f"cluster.adminAccess[{i}].principalArn": a.principal_arn
-                for i, a in enumerate(self.cluster.admin_access)
-            },
-            **{f"iam.extraNodePolicyArns[{i}]": arn for i, arn in enumerate(self.iam.extra_node_policy_arns)},
-            "iam.permissionsBoundaryArn": self.iam.permissions_boundary_arn or "",
-        }
-        wrong = [
-            f"{key} ({arn.split(':')[1]})"
-            for key, arn in arns.items()
-            if arn and arn.split(":")[1] != partition
-        ]
-        if wrong:
-            raise ValueError(
-                f"region {self.region} is in partition {partition}, but these ARNs are not: "
-                + ", ".join(wrong)
-            )
-        return self
+    @rule("region")
+    def _arns_in_the_region_partition(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        """Each ARN (that is itself valid) in the region's partition, named by its own key."""
+        region = v["region"]
+        partition = region_partition(region)
+        arns: list[tuple[tuple[int | str, ...], Any]] = []
+        cluster, iam = v.get("cluster"), v.get("iam")
+        if isinstance(cluster, dict) and isinstance(cluster.get("adminAccess"), list):
+            for i, entry in enumerate(cluster["adminAccess"]):
+                if isinstance(entry, dict):
+                    arns.append((("cluster", "adminAccess", i, "principalArn"), entry.get("principalArn")))
+        if isinstance(iam, dict):
+            for i, arn in enumerate(iam.get("extraNodePolicyArns") or []):
+                arns.append((("iam", "extraNodePolicyArns", i), arn))
+            arns.append((("iam", "permissionsBoundaryArn"), iam.get("permissionsBoundaryArn")))
+        for loc, arn in arns:
+            if isinstance(arn, str) and valid(*loc) and arn.split(":")[1:2] != [partition]:
+                yield Problem(
+                    loc,
+                    f"is an ARN of partition {arn.split(':')[1]}, but region {region} is in partition "
+                    f"{partition}; write arn:{partition}:...",
+                    arn,
+                )
 
-    @model_validator(mode="after")
-    def _chart_mirror_outside_aws(self) -> StackConfig:
-        partition = region_partition(self.region)
-        repository = self.karpenter.chart_repository or ""
-        if partition != "aws" and (not repository or repository.startswith("oci://public.ecr.aws/")):
-            raise ValueError(
-                f"karpenter.chartRepository is required in region {self.region} (partition {partition}): "
-                "Karpenter's charts are on public ECR, whose pull token is issued only in the aws partition "
-                "(us-east-1). Copy the karpenter and karpenter-crd charts to a registry this partition "
-                "reaches (e.g. ECR: helm pull, then helm push) and name it here"
+    @rule("region")
+    def _chart_mirror_outside_aws(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        region = v["region"]
+        partition = region_partition(region)
+        karpenter = v.get("karpenter")
+        repository = karpenter.get("chartRepository") if isinstance(karpenter, dict) else None
+        if (
+            partition != "aws"
+            and valid("karpenter", "chartRepository")
+            and (not isinstance(repository, str) or repository.startswith("oci://public.ecr.aws/"))
+        ):
+            yield Problem(
+                ("karpenter", "chartRepository"),
+                f"is required in region {region} (partition {partition}): Karpenter's charts are on public "
+                "ECR, whose pull token is issued only in the aws partition (us-east-1). Copy the karpenter "
+                "and karpenter-crd charts to a registry this partition reaches (e.g. ECR: helm pull, then "
+                "helm push) and name it here",
+                repository,
+                show=repository is not None,
             )
-        return self
 
-    @model_validator(mode="after")
-    def _certificate_in_the_stack_region(self) -> StackConfig:
-        arn = self.addons.portainer.ingress.certificate_arn
-        if arn and arn.split(":")[3] != self.region:
-            raise ValueError(
-                f"addons.portainer.ingress.certificateArn is a certificate of region {arn.split(':')[3]}; an "
-                f"ALB takes ACM certificates of its own region ({self.region}) only"
+    @rule("region")
+    def _certificate_in_the_stack_region(
+        v: Mapping[str, Any], valid: Callable[..., bool]
+    ) -> Iterable[Problem]:
+        loc = ("addons", "portainer", "ingress", "certificateArn")
+        doc: Any = v
+        for key in loc:
+            doc = doc.get(key) if isinstance(doc, dict) else None
+        if isinstance(doc, str) and valid(*loc) and doc.split(":")[3:4] != [v["region"]]:
+            yield Problem(
+                loc,
+                f"is a certificate of region {doc.split(':')[3]}; an ALB takes ACM certificates of its own "
+                f"region ({v['region']}) only",
+                show=False,
             )
-        return self
 
     @property
     def addons_context(self) -> StackContext:

@@ -8,12 +8,21 @@ and EC2NodeClasses the API server accepts and the controller marks ready. Messag
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from fractions import Fraction
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PlainValidator,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+)
 
-from config.base import Model, unique
+from config.base import Model, Problem, collect_problems, raise_problems, repeats, rule, unique_items
 
 # --------------------------------------------------------------------------------------------------
 # Spot / On-Demand split arithmetic (pure; the renderer re-exports it)
@@ -168,6 +177,17 @@ CPU_QUANTITY = re.compile(r"^(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(m|[kMGTPE]|[KMGTPE
 MEMORY_QUANTITY = re.compile(r"^(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))([kMGTPE]|[KMGTPE]i)$")
 
 
+def _unitless(example: str) -> Callable[[Any], Any]:
+    """A BeforeValidator for durations and quantities: a bare number gets a message saying what to write."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError(f"a bare number has no unit; write it with one, such as {example.format(value)}")
+        return value
+
+    return check
+
+
 def _karpenter_duration(value: str) -> str:
     if not KARPENTER_DURATION.match(value):
         raise ValueError(
@@ -254,19 +274,40 @@ def _cron(value: str) -> str:
     return value
 
 
-def _cpu(value: int | str) -> int | str:
-    if isinstance(value, int):
+def _cpu(value: Any) -> int | str:
+    """One check for a value that is a count or a quantity: one message, whatever the wrong type."""
+    if isinstance(value, int) and not isinstance(value, bool):
         if value < 1:
             raise ValueError("must be at least 1 CPU")
         return value
-    if not CPU_QUANTITY.match(value):
-        raise ValueError('must be a CPU count such as 200 or a Kubernetes quantity such as "1500m"')
+    if not isinstance(value, str) or not CPU_QUANTITY.match(value):
+        raise ValueError('must be a whole CPU count such as 200 or a Kubernetes quantity such as "1500m"')
+    if cpu_millis(value) < 1:
+        raise ValueError("must be more than zero CPUs")
     return value
+
+
+_SUFFIX = {"m": 1e-3, "": 1, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18}
+_SUFFIX |= {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+
+
+def quantity_value(text: str) -> float:
+    """The number a Kubernetes quantity stands for ("1500m" -> 1.5, "1Gi" -> 1073741824)."""
+    match = re.match(r"^([0-9.]+)([a-zA-Z]*)$", text)
+    if match is None or match[2] not in _SUFFIX:
+        raise ValueError(f"{text!r} is not a Kubernetes quantity")
+    return float(match[1]) * _SUFFIX[match[2]]
+
+
+def cpu_millis(text: str) -> float:
+    return quantity_value(text) * 1000
 
 
 def _memory(value: str) -> str:
     if not MEMORY_QUANTITY.match(value):
         raise ValueError("must be a Kubernetes quantity with a unit such as 800Gi or 2Ti")
+    if quantity_value(value) < 2**30:
+        raise ValueError("must be at least 1Gi (Karpenter could not launch a single node below it)")
     return value
 
 
@@ -363,15 +404,21 @@ def label_key_problem(key: str) -> str | None:
 
 
 def _labels(value: dict[str, str]) -> dict[str, str]:
+    problems = []
     for key, label in value.items():
         problem = label_key_problem(key)
         if problem:
-            raise ValueError(problem)
+            problems.append(Problem((), problem, show=False))
         if len(label) > 63 or not LABEL_VALUE.match(label):
-            raise ValueError(
-                f"label {key} has the value {label!r}; a label value is at most 63 letters, digits, '-', "
-                "'_' or '.', starting and ending with a letter or digit (or empty)"
+            problems.append(
+                Problem(
+                    (),
+                    f"label {key} has the value {label!r}; a label value is at most 63 letters, digits, "
+                    "'-', '_' or '.', starting and ending with a letter or digit (or empty)",
+                    show=False,
+                )
             )
+    raise_problems(problems)
     return value
 
 
@@ -383,11 +430,11 @@ def _labels(value: dict[str, str]) -> dict[str, str]:
 class PoolLimits(Model):
     """The most a NodePool may hold at once; Karpenter stops launching at the limit."""
 
-    cpu: Annotated[int | str, AfterValidator(_cpu)] = Field(
+    cpu: Annotated[int | str, PlainValidator(_cpu)] = Field(
         description='Total vCPUs of the NodePool\'s nodes: a count (200) or a quantity ("1500m").'
     )
-    memory: Annotated[str, AfterValidator(_memory)] = Field(
-        description="Total memory of the NodePool's nodes, a quantity with a unit (800Gi, 2Ti)."
+    memory: Annotated[str, BeforeValidator(_unitless('"{}Gi"')), AfterValidator(_memory)] = Field(
+        description="Total memory of the NodePool's nodes, a quantity with a unit (800Gi, 2Ti), at least 1Gi."
     )
 
 
@@ -403,14 +450,18 @@ class BudgetConfig(Model):
         description='When the budget starts being active: 5-field cron in UTC ("0 8 * * mon-fri") or a '
         "macro (@daily). Set together with `duration`. Unset: always active.",
     )
-    duration: Annotated[str, AfterValidator(_budget_duration)] | None = Field(
-        default=None,
-        description="How long the budget stays active after each schedule hit: hours and minutes (10h, "
-        "1h30m). Set together with `schedule`.",
+    duration: Annotated[str, BeforeValidator(_unitless('"{}h"')), AfterValidator(_budget_duration)] | None = (
+        Field(
+            default=None,
+            description="How long the budget stays active after each schedule hit: hours and minutes (10h, "
+            "1h30m). Set together with `schedule`.",
+        )
     )
     reasons: (
         Annotated[
-            list[Literal["Underutilized", "Empty", "Drifted"]], Field(min_length=1), AfterValidator(unique)
+            list[Literal["Underutilized", "Empty", "Drifted"]],
+            Field(min_length=1),
+            WrapValidator(unique_items),
         ]
         | None
     ) = Field(
@@ -419,14 +470,16 @@ class BudgetConfig(Model):
         "them (expiry and interruption are never budgeted).",
     )
 
-    @model_validator(mode="after")
-    def _schedule_with_duration(self) -> BudgetConfig:
-        if (self.schedule is None) != (self.duration is None):
-            raise ValueError(
+    @rule("schedule", "duration")
+    def _schedule_with_duration(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        if (v.get("schedule") is None) != (v.get("duration") is None):
+            missing = "duration" if v.get("duration") is None else "schedule"
+            yield Problem(
+                (missing,),
                 "schedule and duration go together: set both (a window that opens on the schedule and "
-                "lasts the duration) or neither (always active)"
+                "lasts the duration) or neither (always active)",
+                show=False,
             )
-        return self
 
 
 class DisruptionConfig(Model):
@@ -437,12 +490,14 @@ class DisruptionConfig(Model):
         description="`WhenEmptyOrUnderutilized`: remove or replace nodes whose pods fit elsewhere "
         "(cheapest). `WhenEmpty`: only remove nodes without workload pods.",
     )
-    consolidate_after: Annotated[str, AfterValidator(_karpenter_duration)] = Field(
+    consolidate_after: Annotated[
+        str, BeforeValidator(_unitless('"{}m"')), AfterValidator(_karpenter_duration)
+    ] = Field(
         default="1m",
         description="How long a node must stay empty or underutilized before consolidation acts on it "
         "(30s, 10m, 1h), or Never.",
     )
-    expire_after: Annotated[str, AfterValidator(_expire_after)] = Field(
+    expire_after: Annotated[str, BeforeValidator(_unitless('"{}h"')), AfterValidator(_expire_after)] = Field(
         default="720h",
         description="Age at which a node is replaced, so nodes pick up new AMIs and never live forever "
         "(336h, 720h), or Never.",
@@ -518,13 +573,14 @@ class NodePoolConfig(Model):
         "the number of `families`.",
     )
     families: (
-        Annotated[list[InstanceFamily], Field(min_length=1, max_length=50), AfterValidator(unique)] | None
+        Annotated[list[InstanceFamily], Field(min_length=1, max_length=50), WrapValidator(unique_items)]
+        | None
     ) = Field(
         default=None,
         description="Instance families the pool may buy (m8g, c7g, r7g), lowercase, no sizes. Set "
         "either `families` or `categories`.",
     )
-    categories: Annotated[list[Category], Field(min_length=1), AfterValidator(unique)] | None = Field(
+    categories: Annotated[list[Category], Field(min_length=1), WrapValidator(unique_items)] | None = Field(
         default=None,
         description="Instance categories (c, m, r, ...) instead of families, with `minGeneration`; every "
         "family of those categories and generations matching `architecture` qualifies.",
@@ -573,32 +629,58 @@ class NodePoolConfig(Model):
             )
         return value
 
-    @field_validator("families")
+    @field_validator("spot_ratio")
     @classmethod
-    def _families_fit(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
-        arch = info.data.get("architecture")
-        if value is None or arch is None or "gpu" not in info.data:
-            return value
-        gpu = info.data["gpu"]
-        min_families, ratio = info.data.get("min_families"), info.data.get("spot_ratio")
-        if min_families and ratio and min_families > len(value):
-            count = f"{len(value)} famil{'y' if len(value) == 1 else 'ies'}"
+    def _splits(cls, value: float) -> float:
+        spot, on_demand = spot_split(value)
+        if value not in (0, 1) and 0 in (spot, on_demand):
+            # A ratio within rounding of 0 or 1 would render a NodePool with no spread values, which
+            # Karpenter's CRD refuses (operator In needs values). Refused rather than silently snapped.
+            exact = 0 if spot == 0 else 1
+            what = "On-Demand only" if exact == 0 else "Spot only"
             raise ValueError(
-                f"lists {count} but a Spot node needs at least minFamilies ({min_families}) families to "
-                "choose from; list more families or lower minFamilies"
+                f"is within rounding of {exact} but not {exact}; write {exact} ({what}) or a ratio with at "
+                f"most {MAX_SPREAD_VALUES} parts such as {'0.1' if exact == 0 else '0.9'}"
             )
-        for family in value:
+        return value
+
+    @staticmethod
+    def _valid_families(v: Mapping[str, Any], valid: Callable[..., bool]) -> list[tuple[int, str]]:
+        """The families that are themselves valid (whatever is wrong with the others)."""
+        families = v.get("families")
+        if not isinstance(families, list):
+            return []
+        return [(i, f) for i, f in enumerate(families) if isinstance(f, str) and valid("families", i)]
+
+    @rule("architecture")
+    def _families_fit(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        """Each family of the wrong architecture, one line each (whatever `gpu` or the other families
+        say)."""
+        arch = v["architecture"]
+        for i, family in NodePoolConfig._valid_families(v, valid):
             actual = family_architecture(family)
             if actual != arch:
-                raise ValueError(
+                yield Problem(
+                    ("families", i),
                     f"{family} is {_ARCH_NAME[actual]} family; {_ARCH_NAME[arch]} pool takes families such "
-                    f"as {_EXAMPLES[arch]}"
+                    f"as {_EXAMPLES[arch]}",
+                    show=False,
                 )
+
+    @rule("architecture", "gpu")
+    def _families_fit_gpu(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        """Each family of the right architecture but the wrong GPU kind, one line each."""
+        arch, gpu = v["architecture"], v.get("gpu")
+        for i, family in NodePoolConfig._valid_families(v, valid):
+            if family_architecture(family) != arch:
+                continue
             series = family_series(family)
             if gpu is None and series in GPU_SERIES:
-                raise ValueError(
+                yield Problem(
+                    ("families", i),
                     f"{family} is a GPU family; put it in a pool with gpu: nvidia (its nodes get the GPU "
-                    "taint and a larger root volume)"
+                    "taint and a larger root volume)",
+                    show=False,
                 )
             if gpu == "nvidia" and not is_nvidia_family(family):
                 why = (
@@ -607,81 +689,103 @@ class NodePoolConfig(Model):
                     else "has no NVIDIA GPU"
                 )
                 examples = "g5g" if arch == "arm64" else "g5, g6, g6e, p4d, p5"
-                raise ValueError(
-                    f"{family} {why}; a gpu: nvidia pool takes NVIDIA families such as {examples}"
+                yield Problem(
+                    ("families", i),
+                    f"{family} {why}; a gpu: nvidia pool takes NVIDIA families such as {examples}",
+                    show=False,
                 )
-        return value
 
-    @field_validator("categories")
-    @classmethod
-    def _categories_fit(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
-        if value is None or "gpu" not in info.data:
-            return value
-        gpu_categories = sorted(GPU_SERIES.intersection(value))
-        if info.data["gpu"] is None and gpu_categories:
-            what = "is a GPU category" if len(gpu_categories) == 1 else "are GPU categories"
-            raise ValueError(
-                f"{', '.join(gpu_categories)} {what}; put GPU instances in a pool with gpu: nvidia"
+    @rule("families", "min_families", "spot_ratio")
+    def _enough_families(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        families, min_families = v.get("families"), v["min_families"]
+        if families is not None and v["spot_ratio"] > 0 and min_families > len(families):
+            count = f"{len(families)} famil{'y' if len(families) == 1 else 'ies'}"
+            yield Problem(
+                ("families",),
+                f"lists {count} but a Spot node needs at least minFamilies ({min_families}) families to "
+                "choose from; list more families or lower minFamilies",
             )
-        if info.data["gpu"] == "nvidia" and not set(value) <= GPU_SERIES:
-            others = ", ".join(sorted(set(value) - GPU_SERIES))
-            raise ValueError(f"a gpu: nvidia pool takes the GPU categories g, gr and p only, not {others}")
-        return value
 
-    @field_validator("spot_ratio")
-    @classmethod
-    def _splits(cls, value: float) -> float:
-        spot_split(value)
-        return value
+    @rule("categories", "gpu")
+    def _categories_fit(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        categories, gpu = v.get("categories"), v.get("gpu")
+        if categories is None:
+            return
+        gpu_categories = sorted(GPU_SERIES.intersection(categories))
+        if gpu is None and gpu_categories:
+            what = "is a GPU category" if len(gpu_categories) == 1 else "are GPU categories"
+            yield Problem(
+                ("categories",),
+                f"{', '.join(gpu_categories)} {what}; put GPU instances in a pool with gpu: nvidia",
+            )
+        if gpu == "nvidia" and not set(categories) <= GPU_SERIES:
+            others = ", ".join(sorted(set(categories) - GPU_SERIES))
+            yield Problem(
+                ("categories",), f"a gpu: nvidia pool takes the GPU categories g, gr and p only, not {others}"
+            )
 
-    @field_validator("taints")
-    @classmethod
-    def _taints(cls, value: list[TaintConfig], info: ValidationInfo) -> list[TaintConfig]:
+    @rule("taints")
+    def _taints_once(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
         seen: set[tuple[str, str]] = set()
-        for taint in value:
-            pair = (taint.key, taint.effect)
+        for i, taint in enumerate(v.get("taints") or []):
+            pair = (taint["key"], taint["effect"])
             if pair in seen:
-                raise ValueError(
-                    f"taint {taint.key}:{taint.effect} is listed twice; Karpenter refuses duplicates"
+                yield Problem(
+                    ("taints", i),
+                    f"taint {pair[0]}:{pair[1]} is listed twice; Karpenter refuses duplicates",
+                    show=False,
                 )
             seen.add(pair)
-            if info.data.get("gpu") and pair == (GPU_TAINT.key, GPU_TAINT.effect):
-                raise ValueError(
-                    f"gpu pools get the taint {GPU_TAINT.key}:{GPU_TAINT.effect} already; remove it"
-                )
-        return value
 
-    @model_validator(mode="after")
-    def _selection(self) -> NodePoolConfig:
-        if (self.families is None) == (self.categories is None):
-            raise ValueError(
+    @rule("taints", "gpu")
+    def _gpu_taint_once(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        for i, taint in enumerate(v.get("taints") or []):
+            if v.get("gpu") and (taint["key"], taint["effect"]) == (GPU_TAINT.key, GPU_TAINT.effect):
+                yield Problem(
+                    ("taints", i),
+                    f"gpu pools get the taint {GPU_TAINT.key}:{GPU_TAINT.effect} already; remove it",
+                    show=False,
+                )
+
+    @rule("families", "categories")
+    def _families_or_categories(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        if (v.get("families") is None) == (v.get("categories") is None):
+            yield Problem(
+                ("families",) if v.get("families") is None else ("categories",),
                 "set exactly one of families (such as [m8g, c7g, r7g]) and categories (such as [c, m, r], "
-                "with minGeneration)"
+                "with minGeneration)",
+                show=False,
             )
-        if self.categories is not None and self.min_generation is None:
-            raise ValueError(
-                "categories need minGeneration, the oldest instance generation allowed (such as 7)"
+
+    @rule("families", "categories", "min_generation")
+    def _generation(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        if v.get("categories") is not None and v.get("min_generation") is None:
+            yield Problem(
+                ("minGeneration",),
+                "categories need minGeneration, the oldest instance generation allowed (such as 7)",
+                show=False,
             )
-        if self.families is not None and self.min_generation is not None:
-            raise ValueError(
-                "minGeneration goes with categories; with families, list the generations you want"
+        if v.get("families") is not None and v.get("min_generation") is not None:
+            yield Problem(
+                ("minGeneration",),
+                "minGeneration goes with categories; with families, list the generations you want",
+                v["min_generation"],
             )
-        if self.mixed and self.weight < 2:
-            raise ValueError(
-                f"weight {self.weight} leaves no room below it: a pool with 0 < spotRatio < 1 gives its "
-                "On-Demand NodePool weight-1 so pods that do not spread prefer Spot; use weight 2 or more"
+
+    @rule("spot_ratio", "weight")
+    def _room_below(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        if 0 < v["spot_ratio"] < 1 and v["weight"] < 2:
+            yield Problem(
+                ("weight",),
+                f"weight {v['weight']} leaves no room below it: a pool with 0 < spotRatio < 1 gives its "
+                "On-Demand NodePool weight-1 so pods that do not spread prefer Spot; use weight 2 or more",
+                show=False,
             )
-        return self
 
     @property
     def node_pool_weights(self) -> dict[str, int]:
         """The weight of each NodePool of this pool, keyed by capacity type."""
-        weights = {}
-        if self.spot_ratio > 0:
-            weights["spot"] = self.weight
-        if self.spot_ratio < 1:
-            weights["on-demand"] = self.weight - 1 if self.mixed else self.weight
-        return weights
+        return node_pool_weights(self.spot_ratio, self.weight)
 
     @property
     def mixed(self) -> bool:
@@ -693,28 +797,55 @@ class NodePoolConfig(Model):
         return [*self.taints, GPU_TAINT] if self.gpu else list(self.taints)
 
 
-def validate_pool_list(pools: list[NodePoolConfig]) -> list[NodePoolConfig]:
-    """At least one pool, and every pool name once."""
+def node_pool_weights(spot_ratio: float, weight: int) -> dict[str, int]:
+    """The weight of each NodePool of a pool, keyed by capacity type."""
+    weights = {}
+    if spot_ratio > 0:
+        weights["spot"] = weight
+    if spot_ratio < 1:
+        weights["on-demand"] = weight - 1 if 0 < spot_ratio < 1 else weight
+    return weights
+
+
+def _pool_list_problems(pools: Any, valid: Callable[..., bool]) -> Iterable[Problem]:
+    """At least one pool, every pool name once, no two NodePools of the same weight: each checked on
+    the pools whose keys involved are valid, whatever is wrong elsewhere."""
+    if not isinstance(pools, list):
+        return
     if not pools:
-        raise ValueError("must list at least one pool: Karpenter launches no node without a NodePool")
-    names = [p.name for p in pools]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise ValueError(f"pool names must be unique; repeated: {', '.join(repeated)}")
+        yield Problem(
+            (), "must list at least one pool: Karpenter launches no node without a NodePool", show=False
+        )
+        return
+    entries = [(i, p) for i, p in enumerate(pools) if isinstance(p, dict)]
+    yield from repeats(
+        [((i, "name"), p["name"]) for i, p in entries if "name" in p and valid(i, "name")], "the name "
+    )
     owners: dict[int, str] = {}
-    for pool in pools:
-        for capacity, weight in pool.node_pool_weights.items():
-            other = owners.setdefault(weight, f"{pool.name}-{capacity}")
-            if other != f"{pool.name}-{capacity}":
-                raise ValueError(
-                    f"the NodePools {other} and {pool.name}-{capacity} would both have weight {weight}, so "
+    for i, p in entries:
+        if not (valid(i, "name") and valid(i, "spotRatio") and valid(i, "weight") and "spotRatio" in p):
+            continue
+        name = p.get("name")
+        weights = node_pool_weights(
+            p["spotRatio"], p.get("weight", NodePoolConfig.model_fields["weight"].default)
+        )
+        for capacity, weight in weights.items():
+            other = owners.setdefault(weight, f"{name}-{capacity}")
+            if other != f"{name}-{capacity}":
+                yield Problem(
+                    (i, "weight"),
+                    f"the NodePools {other} and {name}-{capacity} would both have weight {weight}, so "
                     "Karpenter's choice between them is arbitrary; give the pools weights at least 2 apart "
-                    "(a mixed pool's On-Demand NodePool has its weight-1)"
+                    "(a mixed pool's On-Demand NodePool has its weight-1)",
+                    show=False,
                 )
-    return pools
 
 
-NodePoolList = Annotated[list[NodePoolConfig], AfterValidator(validate_pool_list)]
+def validate_pool_list(pools: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    return collect_problems(pools, handler, _pool_list_problems)
+
+
+NodePoolList = Annotated[list[NodePoolConfig], WrapValidator(validate_pool_list)]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -745,18 +876,20 @@ def _ami_version(value: str) -> str:
 
 
 def _tags(value: dict[str, str]) -> dict[str, str]:
+    problems = []
     for key, tag in value.items():
         if not key or len(key) > 128:
-            raise ValueError(f"tag key {key!r} must be 1 to 128 characters")
+            problems.append(f"tag key {key!r} must be 1 to 128 characters")
         if len(tag) > 256:
-            raise ValueError(f"tag {key} has a value longer than 256 characters")
+            problems.append(f"tag {key} has a value longer than 256 characters")
         if key.lower().startswith("aws:"):
-            raise ValueError(f"tag key {key} uses the aws: prefix, which AWS reserves")
+            problems.append(f"tag key {key} uses the aws: prefix, which AWS reserves")
         if key in RESTRICTED_TAG_KEYS or key.startswith(RESTRICTED_TAG_PREFIXES):
-            raise ValueError(
+            problems.append(
                 f"tag {key} is one Karpenter sets itself and refuses on an EC2NodeClass (restricted: "
                 f"{', '.join(sorted(RESTRICTED_TAG_KEYS))}, kubernetes.io/cluster/*)"
             )
+    raise_problems([Problem((), p, show=False) for p in problems])
     return value
 
 
@@ -788,11 +921,13 @@ class NodeClassConfig(Model):
         "sets itself (karpenter.sh/nodepool, kubernetes.io/cluster/*, ...) are refused.",
     )
 
-    @model_validator(mode="after")
-    def _pinned(self) -> NodeClassConfig:
-        if self.ami_version == "latest" and not self.allow_latest_ami:
-            raise ValueError(
+    @rule("ami_version", "allow_latest_ami")
+    def _pinned(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        if v["ami_version"] == "latest" and not v.get("allow_latest_ami"):
+            yield Problem(
+                ("amiVersion",),
                 "amiVersion latest is refused unless allowLatestAmi is true: with latest, every AMI release "
-                "drifts and replaces all nodes unannounced; production should pin a release such as v20251120"
+                "drifts and replaces all nodes unannounced; production should pin a release such as "
+                "v20251120",
+                show=False,
             )
-        return self

@@ -447,7 +447,7 @@ BAD_ADDONS: list[tuple[str, dict[str, Any], str, str]] = [
     (
         "certificate of another region",
         _portainer(**{"portainer.ingress.certificateArn": CERT.replace("eu-west-1", "us-east-1")}),
-        "(root)",
+        "addons.portainer.ingress.certificateArn",
         "own region (eu-west-1)",
     ),
     (
@@ -470,7 +470,7 @@ def test_bad_addon_config_is_refused_by_key_path(
     message = refused.value.message
     assert any(line.strip().startswith(f"- {key}:") for line in message.splitlines()), message
     assert hint in message, message
-    assert {r.type for r in refused.value.registered} <= {"pulumi:pulumi:Stack"}  # type: ignore[attr-defined]
+    assert {r.type for r in refused.value.registered} <= {"pulumi:pulumi:Stack", "pulumi:providers:aws"}  # type: ignore[attr-defined]
     assert "correct-horse-battery" not in message and "short-secre" not in message  # never echoed
 
 

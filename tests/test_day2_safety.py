@@ -339,9 +339,9 @@ def test_a_partition_without_public_ecr_needs_a_mirror() -> None:
         cluster__vpc__availabilityZones=["a", "b"],
         cluster__adminAccess=[],
     )
-    with pytest.raises(RunError, match=r"karpenter\.chartRepository is required in region cn-north-1"):
+    with pytest.raises(RunError, match=r"karpenter\.chartRepository: is required in region cn-north-1"):
         render(values)
-    with pytest.raises(RunError, match=r"karpenter\.chartRepository is required"):
+    with pytest.raises(RunError, match=r"karpenter\.chartRepository: is required"):
         render(changed(values, karpenter__chartRepository="oci://public.ecr.aws/karpenter"))
     mirror = "oci://123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/karpenter"
     plan = render(changed(values, karpenter__chartRepository=mirror))
@@ -415,7 +415,7 @@ def test_the_spot_service_linked_role_is_created_only_when_missing(dev_plan: Pla
 
 def test_the_old_spot_key_is_refused_with_the_fix() -> None:
     values = changed(stack_values("dev"), iam__createSpotServiceLinkedRole=True)
-    with pytest.raises(RunError, match="createSpotServiceLinkedRole was replaced by spotServiceLinkedRole"):
+    with pytest.raises(RunError, match="createSpotServiceLinkedRole: was replaced by spotServiceLinkedRole"):
         render(values)
 
 

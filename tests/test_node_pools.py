@@ -271,13 +271,13 @@ BAD_POOLS: list[tuple[str, list[dict[str, Any]], str, str]] = [
     (
         "x86 family in arm64 pool",
         [pool(families=["m8g", "m7i"])],
-        "nodePools[0].families",
+        "nodePools[0].families[1]",
         "m7i is an x86 (amd64) family; a Graviton (arm64) pool takes families such as m8g, c7g, r7g",
     ),
     (
         "graviton family in amd64 pool",
         [pool(architecture="amd64", families=["m7i", "c7g"])],
-        "nodePools[0].families",
+        "nodePools[0].families[1]",
         "c7g is a Graviton (arm64) family; an x86 (amd64) pool takes families",
     ),
     (
@@ -289,25 +289,30 @@ BAD_POOLS: list[tuple[str, list[dict[str, Any]], str, str]] = [
     ("uppercase family", [pool(families=["M8g"])], "nodePools[0].families[0]", "lowercase, such as 'm8g'"),
     ("not a family", [pool(families=["graviton4"])], "nodePools[0].families[0]", "EC2 instance family"),
     ("macOS family", [pool(families=["mac2"])], "nodePools[0].families[0]", "macOS"),
-    ("repeated family", [pool(families=["m8g", "m8g"])], "nodePools[0].families", "repeated: m8g"),
+    ("repeated family", [pool(families=["m8g", "m8g"])], "nodePools[0].families[1]", "repeats 'm8g'"),
     ("empty families", [pool(families=[])], "nodePools[0].families", "at least 1 item"),
     (
         "families and categories",
         [pool(categories=["c", "m"], minGeneration=7)],
-        "nodePools[0]",
+        "nodePools[0].categories",
         "exactly one of families",
     ),
-    ("neither families nor categories", [pool(families=None)], "nodePools[0]", "exactly one of families"),
+    (
+        "neither families nor categories",
+        [pool(families=None)],
+        "nodePools[0].families",
+        "exactly one of families",
+    ),
     (
         "categories without minGeneration",
         [pool(families=None, categories=["c", "m"])],
-        "nodePools[0]",
+        "nodePools[0].minGeneration",
         "categories need minGeneration",
     ),
     (
         "minGeneration with families",
         [pool(minGeneration=7)],
-        "nodePools[0]",
+        "nodePools[0].minGeneration",
         "minGeneration goes with categories",
     ),
     (
@@ -319,7 +324,7 @@ BAD_POOLS: list[tuple[str, list[dict[str, Any]], str, str]] = [
     (
         "GPU family without gpu",
         [pool(architecture="amd64", families=["g5", "m7i"])],
-        "nodePools[0].families",
+        "nodePools[0].families[0]",
         "g5 is a GPU family; put it in a pool with gpu: nvidia",
     ),
     (
@@ -331,19 +336,19 @@ BAD_POOLS: list[tuple[str, list[dict[str, Any]], str, str]] = [
     (
         "gpu pool with CPU family",
         [pool(architecture="amd64", gpu="nvidia", families=["g5", "m7i"], minFamilies=1)],
-        "nodePools[0].families",
+        "nodePools[0].families[1]",
         "m7i has no NVIDIA GPU; a gpu: nvidia pool takes NVIDIA families such as g5",
     ),
     (
         "gpu pool with AMD GPU",
         [pool(architecture="amd64", gpu="nvidia", families=["g4ad"], minFamilies=1)],
-        "nodePools[0].families",
+        "nodePools[0].families[0]",
         "AMD Radeon",
     ),
     (
         "arm64 gpu pool with x86 GPU",
         [pool(gpu="nvidia", families=["g5"], minFamilies=1)],
-        "nodePools[0].families",
+        "nodePools[0].families[0]",
         "g5 is an x86 (amd64) family",
     ),
     (
@@ -428,13 +433,13 @@ BAD_POOLS: list[tuple[str, list[dict[str, Any]], str, str]] = [
     (
         "schedule without duration",
         [pool(disruption={"budgets": [{"nodes": "0", "schedule": "@daily"}]})],
-        "nodePools[0].disruption.budgets[0]",
+        "nodePools[0].disruption.budgets[0].duration",
         "schedule and duration go together",
     ),
     (
         "duration without schedule",
         [pool(disruption={"budgets": [{"nodes": "0", "duration": "1h"}]})],
-        "nodePools[0].disruption.budgets[0]",
+        "nodePools[0].disruption.budgets[0].schedule",
         "schedule and duration go together",
     ),
     (
@@ -538,7 +543,7 @@ BAD_POOLS: list[tuple[str, list[dict[str, Any]], str, str]] = [
     (
         "duplicate taint",
         [pool(taints=[{"key": "a.io/x", "effect": "NoSchedule"}] * 2)],
-        "nodePools[0].taints",
+        "nodePools[0].taints[1]",
         "listed twice",
     ),
     (
@@ -551,7 +556,7 @@ BAD_POOLS: list[tuple[str, list[dict[str, Any]], str, str]] = [
                 taints=[{"key": "nvidia.com/gpu", "effect": "NoSchedule"}],
             )
         ],
-        "nodePools[0].taints",
+        "nodePools[0].taints[0]",
         "already",
     ),
     ("uppercase name", [pool(name="Graviton")], "nodePools[0].name", "DNS label"),
@@ -560,8 +565,8 @@ BAD_POOLS: list[tuple[str, list[dict[str, Any]], str, str]] = [
     (
         "repeated pool name",
         [pool(), pool(spotRatio=1)],
-        "nodePools",
-        "pool names must be unique; repeated: graviton",
+        "nodePools[1].name",
+        "repeats the name 'graviton', first listed at [0].name",
     ),
     ("empty pool list", [], "nodePools", "at least one pool"),
 ]
@@ -623,7 +628,12 @@ def test_defaults_come_from_the_model() -> None:
 
 
 BAD_NODE_CLASSES: list[tuple[str, dict[str, Any], str, str]] = [
-    ("latest without allowLatestAmi", {"amiVersion": "latest"}, "nodeClass", "production should pin"),
+    (
+        "latest without allowLatestAmi",
+        {"amiVersion": "latest"},
+        "nodeClass.amiVersion",
+        "production should pin",
+    ),
     ("version without v", {"amiVersion": "20251120"}, "nodeClass.amiVersion", "such as v20251120"),
     (
         "root volume too small",
@@ -755,8 +765,8 @@ def test_pure_pools_render_one_node_pool_without_spread(nodepool_crd: Path, rati
 def test_weight_one_is_refused_for_a_mixed_pool_but_fine_for_a_single_capacity_type() -> None:
     # Spot and On-Demand at the same weight would make Karpenter's choice arbitrary, not Spot-first.
     assert problems([pool(weight=1)]) == [
-        "nodePools[0]: weight 1 leaves no room below it: a pool with 0 < spotRatio < 1 gives its On-Demand "
-        "NodePool weight-1 so pods that do not spread prefer Spot; use weight 2 or more"
+        "nodePools[0].weight: weight 1 leaves no room below it: a pool with 0 < spotRatio < 1 gives its "
+        "On-Demand NodePool weight-1 so pods that do not spread prefer Spot; use weight 2 or more"
     ]
     [p] = POOLS.validate_python([pool(weight=1, spotRatio=1)])
     weights = [m["spec"]["weight"] for m in node_pool_manifests(p, node_class_name="d", spread_prefix="a.io")]
@@ -766,7 +776,9 @@ def test_weight_one_is_refused_for_a_mixed_pool_but_fine_for_a_single_capacity_t
 def test_pools_whose_node_pools_would_tie_on_weight_are_refused() -> None:
     x86 = {"name": "x86", "architecture": "amd64", "families": ["m7i", "c7i"]}
     found = problems([pool(weight=100), pool(**x86, weight=99, spotRatio=0.5)])
-    assert len(found) == 1 and found[0].startswith("nodePools: the NodePools graviton-on-demand and x86-spot")
+    assert len(found) == 1 and found[0].startswith(
+        "nodePools[1].weight: the NodePools graviton-on-demand and x86-spot"
+    )
     POOLS.validate_python([pool(weight=100), pool(**x86, weight=98, spotRatio=0.5)])
 
 

@@ -73,7 +73,7 @@ def test_a_gpu_pool_gets_its_own_node_class(dev_values: dict[str, Any]) -> None:
             "name": "gpu",
             "architecture": "amd64",
             "gpu": "nvidia",
-            "families": ["g6", "g6e"],
+            "families": ["g5", "g4dn"],  # the GPU families offered in eu-west-1 (tools/catalogue)
             "weight": 10,
             "spotRatio": 0,
             "limits": {"cpu": 64, "memory": "512Gi"},

@@ -844,7 +844,7 @@ def test_bad_storage_config_is_refused_by_key(
     message = refused.value.message
     assert any(line.strip().startswith(f"- {key}:") for line in message.splitlines()), message
     assert hint in message, message
-    assert {r.type for r in refused.value.registered} <= {"pulumi:pulumi:Stack"}  # type: ignore[attr-defined]
+    assert {r.type for r in refused.value.registered} <= {"pulumi:pulumi:Stack", "pulumi:providers:aws"}  # type: ignore[attr-defined]
 
 
 def test_unpinned_is_accepted_when_allowed() -> None:

@@ -86,10 +86,27 @@ def rows(model: type[BaseModel], prefix: str = "") -> list[str]:
     return out
 
 
+def account_checks() -> list[str]:
+    from config.account import ACCOUNT_CHECKS
+
+    return [
+        "Every check of the table below runs offline (`python3 tools/dev.py synth`, tests, and the start of "
+        "every `pulumi preview` / `pulumi up`), all problems listed at once by key path. These checks need "
+        "the AWS account, so they run at the start of `pulumi preview` and `pulumi up` (through the stack's "
+        "AWS provider, before any other resource; offline renders answer them from the EC2 catalogue in "
+        "`tools/catalogue/`); their problems are listed after the offline ones, for every key that is "
+        "itself valid:",
+        "",
+        *(f"- `{key}`: {text}." for key, text in ACCOUNT_CHECKS.items()),
+        "",
+    ]
+
+
 def reference() -> str:
     header = [
         "Keys live under the project namespace in `Pulumi.<stack>.yaml` (`karpenter-eks:<key>`).",
         "",
+        *account_checks(),
         "| key | type | default | description |",
         "| --- | --- | --- | --- |",
     ]

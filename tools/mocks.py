@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import fnmatch
+import functools
 import hashlib
 import json
+import logging
 import os
 import re
 import runpy
@@ -31,6 +34,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from components.cluster import kubeconfig as cluster_kubeconfig
 from config.models import region_partition
+from config.nodepools import FAMILY_PATTERN, family_architecture
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT_ID = "123456789012"
@@ -42,6 +46,57 @@ def partition_of(region: str) -> tuple[str, str]:
     """(partition, DNS suffix) of a region, as AWS's getPartition answers."""
     partition = region_partition(region)
     return partition, "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+
+
+CATALOGUE = ROOT / "tools" / "catalogue"
+"""EC2 catalogue extracts (tools/ec2_catalogue.py, from moto's bundled AWS data): per region, its zones
+and the instance families offered there with their architectures and sizes."""
+
+
+@functools.cache
+def catalogue(region: str) -> dict[str, Any] | None:
+    path = CATALOGUE / f"{region}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+@functools.cache
+def known_regions() -> frozenset[str]:
+    """The regions the pinned AWS SDK knows (pulumi_aws.Region); any other, the provider refuses."""
+    import pulumi_aws
+
+    return frozenset(r.value for r in pulumi_aws.Region)
+
+
+_ARCH = {"arm64": "arm64", "amd64": "x86_64"}
+
+
+def offered_types(region: str) -> dict[str, list[str]]:
+    """Instance type -> EC2 architectures offered in `region`: from its catalogue; for a region without
+    one, the offline fallback: the families of every catalogued region, architecture by the family
+    naming rule (config/nodepools.py), as if offered everywhere."""
+    entry = catalogue(region)
+    if entry and entry["families"]:
+        return {
+            f"{family}.{size}": info["architectures"]
+            for family, info in entry["families"].items()
+            for size in info["sizes"]
+        }
+    types: dict[str, list[str]] = {}
+    for path in sorted(CATALOGUE.glob("*.json")):
+        for family, info in json.loads(path.read_text())["families"].items():
+            if FAMILY_PATTERN.match(family) is None:
+                continue
+            arch = _ARCH[family_architecture(family)]
+            for size in info["sizes"]:
+                types[f"{family}.{size}"] = [arch]
+    return types
+
+
+def _filter_values(args: Mapping[str, Any], name: str) -> list[str] | None:
+    for f in args.get("filters") or []:
+        if f.get("name") == name:
+            return list(f.get("values") or [])
+    return None
 
 
 def _hex(seed: str, n: int = 17) -> str:
@@ -104,6 +159,10 @@ class World:
             "status": "ACTIVE",
             "tags": {},
         }
+
+
+class CallFailure(Exception):
+    """A data-source call the provider answers with an error (as for a region that does not exist)."""
 
 
 class FakeCloud(pulumi_mocks.Mocks):
@@ -255,7 +314,12 @@ class FakeCloud(pulumi_mocks.Mocks):
     # -- data sources --------------------------------------------------------------------------------
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         self.invokes.append((args.token, args.provider or None))
-        return self._answer(args.token, dict(args.args)), []
+        try:
+            return self._answer(args.token, dict(args.args)), []
+        except CallFailure as failure:
+            # As the engine reports a provider's error: the invoke fails with the reason, and the program
+            # may handle it (a plain exception here would escape the program, unlike a real failure).
+            return {}, [("", str(failure))]
 
     def _answer(self, tok: str, a: dict[str, Any]) -> dict[str, Any]:
         partition, dns = partition_of(self.world.region)
@@ -282,6 +346,43 @@ class FakeCloud(pulumi_mocks.Mocks):
             return dict(found) | {"id": found["name"]}
         if tok == "aws:eks/getClusters:getClusters":
             return {"names": sorted(self.world.existing_clusters), "id": self.world.region}
+        if tok == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            region = self.world.region
+            if region not in known_regions():
+                # What the AWS provider answers for a region its SDK does not know.
+                raise CallFailure(f"invalid AWS Region: {region}")
+            entry = catalogue(region)
+            # Without a catalogue: moto's default for regions it does not list (zones a to c).
+            zones = entry["zones"] if entry else [f"{region}{letter}" for letter in "abc"]
+            return {
+                "names": zones,
+                "zoneIds": [f"{z}-id" for z in zones],
+                "groupNames": [region],
+                "id": region,
+            }
+        if tok == "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
+            patterns = _filter_values(a, "instance-type") or ["*"]
+            names = sorted(
+                t
+                for t in offered_types(self.world.region)
+                if any(fnmatch.fnmatchcase(t, p) for p in patterns)
+            )
+            return {
+                "instanceTypes": names,
+                "locations": [self.world.region] * len(names),
+                "locationTypes": ["region"] * len(names),
+                "id": self.world.region,
+            }
+        if tok == "aws:ec2/getInstanceTypes:getInstanceTypes":
+            patterns = _filter_values(a, "instance-type") or ["*"]
+            archs = _filter_values(a, "processor-info.supported-architecture")
+            names = sorted(
+                t
+                for t, supported in offered_types(self.world.region).items()
+                if any(fnmatch.fnmatchcase(t, p) for p in patterns)
+                and (archs is None or set(archs) & set(supported))
+            )
+            return {"instanceTypes": names, "id": self.world.region}
         if tok == "aws:ec2/getSubnets:getSubnets":
             filters = {f["name"]: f["values"] for f in a.get("filters", [])}
             seed = json.dumps(filters, sort_keys=True)
@@ -556,6 +657,8 @@ class Plan:
     outputs: dict[str, Any]
     secret_outputs: list[str]
     invokes: list[tuple[str, str | None]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """What the program logged with pulumi.log.warn (`pulumi preview` shows these)."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -682,8 +785,12 @@ def _run(project: str, stack: str, config: dict[str, str], world: World, program
     asyncio.set_event_loop(loop)
     cloud = FakeCloud(world)
     monitor = RecordingMonitor(cloud)
+    warnings = _WarningRecorder()
+    logger = logging.getLogger(f"karpenter-eks.mocks.{id(warnings)}")
+    logger.propagate = False
+    logger.addHandler(warnings)
     pulumi.runtime.set_all_config(config)
-    pulumi_mocks.set_mocks(cloud, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi_mocks.set_mocks(cloud, project=project, stack=stack, preview=False, monitor=monitor, logger=logger)
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()
     root = str(program.parent)
@@ -719,9 +826,21 @@ def _run(project: str, stack: str, config: dict[str, str], world: World, program
         for task in leftovers:
             task.cancel()
         loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+        # Data-source calls run in executor threads, each with an event loop of its own: join the threads
+        # now, so those loops are closed with them and not at interpreter exit.
+        loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
         asyncio.set_event_loop(None)
         os.chdir(old_cwd)
         if added:
             sys.path.remove(root)
-    return Plan(project, stack, monitor.recorded, outputs, secrets, cloud.invokes)
+    return Plan(project, stack, monitor.recorded, outputs, secrets, cloud.invokes, warnings.messages)
+
+
+class _WarningRecorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())

@@ -139,6 +139,13 @@ def tree(plan: Plan) -> str:
             walk(r.urn, depth + 1)
 
     walk(None, 0)
+    counts = plan.outputs.get("spotInstanceTypeCounts") or {}
+    if counts:
+        lines.append(
+            "Spot NodePools, instance types each admits in the region: "
+            + ", ".join(f"{name} {count}" for name, count in sorted(counts.items()))
+        )
+    lines += [f"warning: {w}" for w in plan.warnings]
     return "\n".join(lines)
 
 

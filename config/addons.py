@@ -5,11 +5,19 @@ parts together (Portainer needs EFS, an Ingress needs the load balancer controll
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
 from pydantic import Field, ValidationInfo, model_validator
 
 from config.addons_ingress import LoadBalancerControllerConfig, PortainerConfig
 from config.addons_storage import MOUNTPOINT_MIN_KUBERNETES, EbsConfig, EfsConfig, S3Config, StackContext
-from config.base import Model
+from config.base import Model, Problem, rule
+
+
+def _on(section: Any) -> bool:
+    """Whether a raw add-on section (a mapping, or a model's default) is enabled."""
+    return isinstance(section, Mapping) and section.get("enabled") is True
 
 
 class AddonsConfig(Model):
@@ -23,27 +31,34 @@ class AddonsConfig(Model):
     )
     portainer: PortainerConfig = Field(default=PortainerConfig(), description="Portainer CE on Fargate.")
 
-    @model_validator(mode="after")
-    def _ingress_parts_fit_together(self) -> AddonsConfig:
-        """Portainer keeps its data on EFS (the only storage Fargate mounts); an Ingress needs the
-        controller that turns it into an ALB."""
-        problems = []
-        if self.portainer.enabled and not self.efs.enabled:
-            problems.append(
-                "portainer.enabled needs efs.enabled: Portainer runs on Fargate, which mounts only EFS"
+    @rule("portainer")
+    def _portainer_needs_efs(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        """Portainer keeps its data on EFS, the only storage Fargate mounts. (Runs whenever the flags it
+        reads are valid, whatever else is wrong in those sections.)"""
+        if valid("efs", "enabled") and _on(v["portainer"]) and not _on(v["efs"]):
+            yield Problem(
+                ("portainer", "enabled"),
+                "needs addons.efs.enabled: Portainer runs on Fargate, which mounts only EFS",
+                show=False,
             )
+
+    @rule("portainer")
+    def _ingress_needs_the_controller(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        """An Ingress needs the controller that turns it into an ALB."""
+        ingress = v["portainer"].get("ingress") if isinstance(v["portainer"], Mapping) else None
+        controller = v["load_balancer_controller"]
         if (
-            self.portainer.enabled
-            and self.portainer.ingress.enabled
-            and not self.load_balancer_controller.enabled
+            valid("loadBalancerController", "enabled")
+            and _on(v["portainer"])
+            and _on(ingress)
+            and not _on(controller)
         ):
-            problems.append(
-                "portainer.ingress.enabled needs loadBalancerController.enabled: without the controller no "
-                "ALB is made and the Ingress never gets an address"
+            yield Problem(
+                ("portainer", "ingress", "enabled"),
+                "needs addons.loadBalancerController.enabled: without the controller no ALB is made and "
+                "the Ingress never gets an address",
+                show=False,
             )
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
 
     @model_validator(mode="after")
     def _one_default_storage_class(self, info: ValidationInfo) -> AddonsConfig:

@@ -13,6 +13,7 @@ import yaml
 from components.addons import load_balancer_controller as lbc
 from components.addons import portainer
 from config.addons_ingress import PortainerConfig, PortainerIngressConfig
+from config.base import ConfigError
 from tests.conftest import PROJECT, render, stack_values
 from tests.test_karpenter_release import missing_from_chart
 from tests.test_ordering import destroy_order
@@ -399,12 +400,17 @@ def _portainer(**changes: Any) -> dict[str, Any]:
 
 
 BAD_ADDONS: list[tuple[str, dict[str, Any], str, str]] = [
-    ("Portainer without EFS", _portainer(**{"efs.enabled": False}), "addons", "needs efs.enabled"),
+    (
+        "Portainer without EFS",
+        _portainer(**{"efs.enabled": False}),
+        "addons.portainer.enabled",
+        "needs addons.efs.enabled",
+    ),
     (
         "Ingress without the controller",
         _portainer(**{"loadBalancerController.enabled": False}),
-        "addons",
-        "needs loadBalancerController.enabled",
+        "addons.portainer.ingress.enabled",
+        "needs addons.loadBalancerController.enabled",
     ),
     (
         "internet-facing without an allow-list",
@@ -526,3 +532,16 @@ def test_explicit_providers_and_no_pod_identity(full_plan: Plan) -> None:
     assert [(a.inputs["namespace"], a.inputs["serviceAccount"]) for a in associations] == [
         ("kube-system", "s3-csi-driver-sa")
     ]
+
+
+def test_ingress_rules_are_listed_with_unrelated_mistakes() -> None:
+    """The cross-part rules run whatever else is wrong, each problem on its own line (issue 10)."""
+    values = everything_values()
+    values["addons"]["efs"]["enabled"] = False
+    values["addons"]["loadBalancerController"] = {"enabled": False, "replicas": 0}
+    with pytest.raises(ConfigError) as refused:
+        render_with_portainer(values)
+    keys = [p.split(":", 1)[0] for p in refused.value.problems]
+    assert "addons.portainer.enabled" in keys
+    assert "addons.portainer.ingress.enabled" in keys
+    assert "addons.loadBalancerController.replicas" in keys

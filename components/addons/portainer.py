@@ -57,7 +57,8 @@ def fargate_selectors(namespace: str) -> list[Selector]:
 
 
 def volume_handle(file_system_id: str, access_point_id: str) -> str:
-    """The EFS CSI driver's static volume handle for an access point: `<fs>::<fsap>`."""
+    """The EFS CSI driver's static volume handle for an access point: `<fs>::<fsap>` (the driver's
+    examples/kubernetes/access_points/README.md: `volumeHandle: [FileSystemId]::[AccessPointId]`)."""
     return f"{file_system_id}::{access_point_id}"
 
 

@@ -169,25 +169,11 @@ karpenter = KarpenterRelease(
     on_cluster,
 )
 
-# What Karpenter may buy.
-pools = NodePools(
-    "capacity",
-    NodePoolsArgs(
-        cluster_name=name,
-        node_class=cfg.node_class,
-        pools=cfg.node_pools,
-        nodes=nodes,
-        role_based=cfg.iam.karpenter_manages_instance_profiles,
-        controller=karpenter.controller,
-        discovery_tags=cluster.discovery_tags,
-    ),
-    on_cluster,
-)
-
 # --- add-ons: storage (EBS gp3, EFS, S3) ---
 # Each add-on's Fargate profile is created after the previous one (EKS creates profiles one at a time);
-# nothing of Karpenter's path waits for any of them.
+# nothing of Karpenter's path waits for any of them, unless addons.keepDriversUntilNodesDrain.
 storage_profile_chain: pulumi.Resource = fargate.profiles[-1]
+storage_drivers: list[pulumi.Resource] = []
 storage = StorageAddonArgs(
     cluster_name=name,
     cluster=cluster.name,
@@ -205,6 +191,7 @@ if cfg.addons.ebs.enabled:
     gp2 = demote_gp2(cfg.addons.ebs, cfg.addons_context)
     ebs = EbsStorage("ebs", EbsArgs(storage, cfg.addons.ebs, gp2), on_aws)
     storage_profile_chain = ebs.profile
+    storage_drivers.append(ebs.addon)
 if cfg.addons.efs.enabled:
     efs = EfsStorage(
         "efs",
@@ -225,9 +212,27 @@ if cfg.addons.efs.enabled:
         on_aws,
     )
     storage_profile_chain = efs.profile
+    storage_drivers.append(efs.addon)
 if cfg.addons.s3.enabled:
     s3 = S3Storage("s3", S3Args(replace(storage, after_profile=storage_profile_chain), cfg.addons.s3), on_aws)
     storage_profile_chain = s3.profile
+    storage_drivers.append(s3.addon)
+
+# What Karpenter may buy.
+pools = NodePools(
+    "capacity",
+    NodePoolsArgs(
+        cluster_name=name,
+        node_class=cfg.node_class,
+        pools=cfg.node_pools,
+        nodes=nodes,
+        role_based=cfg.iam.karpenter_manages_instance_profiles,
+        controller=karpenter.controller,
+        discovery_tags=cluster.discovery_tags,
+        drivers=storage_drivers if cfg.addons.keep_drivers_until_nodes_drain else [],
+    ),
+    on_cluster,
+)
 
 # --- add-ons: load balancer controller and Portainer ---
 # Nothing of the Karpenter path waits for these. Their Fargate profiles come after the storage ones.

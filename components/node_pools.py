@@ -46,6 +46,10 @@ class NodePoolsArgs:
     role_based: bool
     controller: pulumi.Resource
     discovery_tags: Sequence[pulumi.Resource] = ()
+    drivers: Sequence[pulumi.Resource] = ()
+    """Storage add-ons the node classes wait for (`addons.keepDriversUntilNodesDrain`): `pulumi destroy`
+    then deletes every EC2NodeClass, which waits until Karpenter has drained and terminated its nodes,
+    before any storage driver, so volumes detach cleanly."""
 
 
 class NodePools(pulumi.ComponentResource):
@@ -90,6 +94,7 @@ class NodePools(pulumi.ComponentResource):
                         nodes.instance_profile,
                         nodes.access_entry,
                         *args.discovery_tags,
+                        *args.drivers,
                     ],
                     # Deleting a class waits (its termination finalizer) until Karpenter has drained
                     # and terminated every node launched from it.

@@ -30,6 +30,15 @@ class AddonsConfig(Model):
         default=LoadBalancerControllerConfig(), description="AWS Load Balancer Controller on Fargate."
     )
     portainer: PortainerConfig = Field(default=PortainerConfig(), description="Portainer CE on Fargate.")
+    keep_drivers_until_nodes_drain: bool = Field(
+        default=False,
+        description="Make Karpenter's EC2NodeClasses wait for the storage add-ons (EBS, EFS, S3), so "
+        "`pulumi destroy` drains and terminates every Karpenter node while the drivers still run and "
+        "volumes detach cleanly, in one command. The price: on a first `pulumi up` the NodePools come "
+        "after the storage add-ons (minutes later). Off: Karpenter is ready as early as without add-ons, "
+        "and a destroy of a stack with volumes takes two steps (README, Destroying a stack with storage "
+        "add-ons); turn it on with a `pulumi up` before destroying.",
+    )
 
     @rule("portainer")
     def _portainer_needs_efs(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:

@@ -22,10 +22,10 @@ from pulumi import RunError
 
 from components.addons import storage_documents as docs
 from config.base import ConfigError
-from tests.conftest import render, stack_values
+from tests.conftest import PROJECT, render, stack_values
 from tests.test_ordering import destroy_order
-from tools.mocks import ROOT, Plan, RecordedResource, World
-from tools.synth import iam_documents, kubernetes_objects, synth
+from tools.mocks import ROOT, Plan, RecordedResource, World, flatten_config, run_program
+from tools.synth import iam_documents, kubernetes_objects, synth, world_for
 
 SHARED = ROOT.parent / "shared"
 KMS = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -890,3 +890,24 @@ def test_adopted_cluster_too_old_for_mountpoint_is_refused_before_anything() -> 
     assert registered <= {"pulumi:pulumi:Stack", "pulumi:providers:aws", "karpenter-eks:cluster:Cluster"}
     values["addons"]["s3"]["enabled"] = False
     render(values, world=world)  # without Mountpoint, 1.29 is fine
+
+
+def test_nodes_drain_before_the_drivers_go_when_asked(everything: Plan) -> None:
+    """addons.keepDriversUntilNodesDrain: every EC2NodeClass (whose deletion waits until Karpenter has
+    terminated its nodes) depends on each storage add-on, so `pulumi destroy` deletes the drivers only
+    after the nodes are gone. Off (the default, as in `everything`): no such edge."""
+    addons = [_one(everything, "aws:eks/addon:Addon", f"{n}-addon") for n in ("ebs", "efs", "s3")]
+    classes = everything.by_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")
+    assert classes and not any(everything.depends_on(c, a) for c in classes for a in addons)
+    values = yaml.safe_load((ROOT / "tests" / "stacks" / "Pulumi.everything.yaml").read_text())["config"]
+    values["karpenter-eks:addons"]["keepDriversUntilNodesDrain"] = True
+    values["karpenter-eks:addons"]["portainer"]["adminPassword"] = "correct-horse-battery"
+    config = flatten_config({k.split(":", 1)[1]: v for k, v in values.items()}, PROJECT)
+    plan = run_program(PROJECT, "everything", config, world=world_for(PROJECT, config))
+    addons = [_one(plan, "aws:eks/addon:Addon", f"{n}-addon") for n in ("ebs", "efs", "s3")]
+    classes = plan.by_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")
+    assert classes and all(plan.depends_on(c, a) for c in classes for a in addons)
+    order = destroy_order(plan)
+    for c in classes:
+        for a in addons:
+            assert order.index(c.urn) < order.index(a.urn), (c.name, a.name)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,7 +94,20 @@ def node_managed_policy_arns(partition: str) -> list[str]:
 def controller_trust_policy(
     *, oidc_provider_arn: str, oidc_issuer: str, namespace: str, service_account: str
 ) -> dict[str, Any]:
-    """IRSA trust: only ``system:serviceaccount:<namespace>:<service_account>`` of this cluster's issuer.
+    """IRSA trust: only ``system:serviceaccount:<namespace>:<service_account>`` of this cluster's issuer."""
+    return irsa_trust_policy(
+        oidc_provider_arn=oidc_provider_arn,
+        oidc_issuer=oidc_issuer,
+        namespace=namespace,
+        service_accounts=[service_account],
+    )
+
+
+def irsa_trust_policy(
+    *, oidc_provider_arn: str, oidc_issuer: str, namespace: str, service_accounts: Sequence[str]
+) -> dict[str, Any]:
+    """IRSA trust for exactly these service accounts of this cluster's issuer (one subject is a string,
+    several a list), audience ``sts.amazonaws.com``. No wildcards anywhere.
 
     ``oidc_issuer`` may carry its ``https://`` scheme (as EKS reports it) or not; condition keys never do.
     """
@@ -102,10 +116,13 @@ def controller_trust_policy(
         ("oidc_provider_arn", oidc_provider_arn),
         ("oidc_issuer", issuer),
         ("namespace", namespace),
-        ("service_account", service_account),
+        *(("service_account", sa) for sa in service_accounts),
     ):
         if not value or any(c in value for c in "*?"):
             raise ValueError(f"{label} must be a non-empty literal without wildcards, got {value!r}")
+    if not service_accounts:
+        raise ValueError("service_accounts must name at least one service account")
+    subjects = [f"system:serviceaccount:{namespace}:{sa}" for sa in service_accounts]
     return _document(
         {
             "Effect": "Allow",
@@ -113,7 +130,7 @@ def controller_trust_policy(
             "Action": "sts:AssumeRoleWithWebIdentity",
             "Condition": {
                 "StringEquals": {
-                    f"{issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                    f"{issuer}:sub": subjects[0] if len(subjects) == 1 else subjects,
                     f"{issuer}:aud": IRSA_AUDIENCE,
                 }
             },

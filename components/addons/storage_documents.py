@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from components import iam_documents
+
 POLICY_VERSION = "2012-10-17"
 ADDON_NAMESPACE = "kube-system"
 
@@ -66,25 +68,8 @@ def managed_policy_arn(partition: str, name: str) -> str:
     return f"arn:{partition}:iam::aws:policy/{paths[name]}{name}"
 
 
-def irsa_trust_policy(
-    *, oidc_provider_arn: str, oidc_issuer: str, namespace: str, service_accounts: list[str]
-) -> dict[str, Any]:
-    """IRSA trust for exactly these service accounts of this cluster's issuer (no wildcards)."""
-    issuer = oidc_issuer.strip().removeprefix("https://").rstrip("/")
-    subjects = [f"system:serviceaccount:{namespace}:{sa}" for sa in service_accounts]
-    return _document(
-        {
-            "Effect": "Allow",
-            "Principal": {"Federated": oidc_provider_arn},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {
-                "StringEquals": {
-                    f"{issuer}:sub": subjects[0] if len(subjects) == 1 else subjects,
-                    f"{issuer}:aud": "sts.amazonaws.com",
-                }
-            },
-        }
-    )
+irsa_trust_policy = iam_documents.irsa_trust_policy
+"""IRSA trust for exactly the add-on's service accounts (the same document as the Karpenter controller's)."""
 
 
 def pod_identity_trust_policy(*, account_id: str, cluster_arn: str) -> dict[str, Any]:

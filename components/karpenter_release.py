@@ -16,6 +16,9 @@ from components.fargate import FARGATE_LABEL
 from config.models import KarpenterConfig
 
 CHART_REPOSITORY = "oci://public.ecr.aws/karpenter"
+RELEASE_POLICY: dict[str, Any] = {"atomic": True, "cleanup_on_fail": True, "timeout": 600, "max_history": 10}
+"""How every Helm release of this program is installed and upgraded: a failed install or upgrade rolls
+back and cleans up (atomic), within 10 minutes, keeping 10 revisions for `helm rollback`."""
 IRSA_ANNOTATION = iam_documents.IRSA_ANNOTATION
 ROLE_POD_ANNOTATION = iam_documents.ROLE_POD_ANNOTATION
 FARGATE_SCHEDULER = "fargate-scheduler"
@@ -103,10 +106,7 @@ def release_args(
         )
         if credentials
         else None,
-        atomic=True,
-        cleanup_on_fail=True,
-        timeout=600,
-        max_history=10,
+        **RELEASE_POLICY,
         **extra,
     )
 

@@ -38,6 +38,7 @@ import pulumi_kubernetes as k8s
 from components import iam_documents
 from components.addons.fargate_profile import AddonFargateProfileArgs, Selector, addon_fargate_profile
 from components.aws_context import AwsContext
+from components.karpenter_release import RELEASE_POLICY
 from components.naming import (
     IAM_POLICY_NAME_PREFIX_MAX,
     IAM_ROLE_NAME_PREFIX_MAX,
@@ -419,10 +420,7 @@ class LoadBalancerController(pulumi.ComponentResource):
                 values=values,
                 # The CRDs are the ConfigFiles above: Helm never upgrades a chart's crds/ folder.
                 skip_crds=True,
-                atomic=True,
-                cleanup_on_fail=True,
-                timeout=600,
-                max_history=10,
+                **RELEASE_POLICY,
             ),
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[self.profile, attachment, *self.crds, *args.wait_for]

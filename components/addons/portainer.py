@@ -34,6 +34,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.addons.fargate_profile import AddonFargateProfileArgs, Selector, addon_fargate_profile
+from components.karpenter_release import RELEASE_POLICY
 from config.addons_ingress import PortainerConfig, PortainerIngressConfig
 
 CHART = "portainer"
@@ -239,10 +240,7 @@ class Portainer(pulumi.ComponentResource):
                 version=cfg.version,
                 namespace=ns,
                 values=portainer_values(trusted_origin=cfg.ingress.host if cfg.ingress.enabled else None),
-                atomic=True,
-                cleanup_on_fail=True,
-                timeout=600,
-                max_history=10,
+                **RELEASE_POLICY,
             ),
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[self.profile, self.claim, password, *args.wait_for]

@@ -47,6 +47,12 @@ def prod_plan() -> Plan:
     return synth("prod")
 
 
+@pytest.fixture(scope="session")
+def everything_plan() -> Plan:
+    """tests/stacks/Pulumi.everything.yaml: the dev cluster with every add-on and every option."""
+    return synth("everything", root=ROOT / "tests" / "stacks")
+
+
 @pytest.fixture
 def dev_values() -> dict[str, Any]:
     return copy.deepcopy(stack_values("dev"))

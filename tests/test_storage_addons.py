@@ -25,7 +25,7 @@ from config.base import ConfigError
 from tests.conftest import PROJECT, render, stack_values
 from tests.test_ordering import destroy_order
 from tools.mocks import ROOT, Plan, RecordedResource, World, flatten_config, run_program
-from tools.synth import iam_documents, kubernetes_objects, synth, world_for
+from tools.synth import iam_documents, kubernetes_objects, world_for
 
 SHARED = ROOT.parent / "shared"
 KMS = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -39,9 +39,9 @@ def shared(relative: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def everything() -> Plan:
+def everything(everything_plan: Plan) -> Plan:
     """tests/stacks/Pulumi.everything.yaml: every storage add-on with every option."""
-    return synth("everything", root=ROOT / "tests" / "stacks")
+    return everything_plan
 
 
 # --- pure documents --------------------------------------------------------------------------------------

@@ -471,6 +471,10 @@ class RecordedResource:
     secret_digests: dict[str, str] = field(default_factory=dict)
     """Top-level inputs holding a secret -> a short digest of the plaintext, so a diff of two plans sees
     that a secret changed without the plan holding it."""
+    secret_shapes: dict[tuple[str | int, ...], Any] = field(default_factory=dict, repr=False)
+    """Path of each `[secret]` placeholder in `inputs` -> the shape of its plaintext (`secret_shape`): the
+    keys and JSON types the provider gets, none of the values. In memory only (not in `as_json`), so a
+    schema test can check a secret's structure without the plan holding it."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -533,6 +537,32 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return to_json_value(value)
+
+
+def secret_shape(plain: Any) -> Any:
+    """A plaintext with every scalar replaced by a stand-in of its JSON type ("[secret]", 0, false)."""
+    if isinstance(plain, dict):
+        return {k: secret_shape(v) for k, v in plain.items()}
+    if isinstance(plain, list):
+        return [secret_shape(v) for v in plain]
+    if isinstance(plain, bool):
+        return False
+    if isinstance(plain, int | float):
+        return 0
+    return None if plain is None else SECRET
+
+
+def secret_shapes(value: Any, path: tuple[str | int, ...] = ()) -> dict[tuple[str | int, ...], Any]:
+    """Where `to_json_value(value)` has a `[secret]` placeholder -> the shape of the secret's plaintext."""
+    if isinstance(value, Mapping):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return {path: secret_shape(_plain(value.get("value")))}
+        items: list[tuple[str | int, Any]] = [(str(k), v) for k, v in value.items()]
+    elif isinstance(value, list | tuple):
+        items = list(enumerate(value))
+    else:
+        return {}
+    return {p: shape for key, item in items for p, shape in secret_shapes(item, (*path, key)).items()}
 
 
 def secret_digest(urn: str, key: str, value: Any) -> str:
@@ -644,6 +674,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 retain_on_delete=bool(request.retainOnDelete),
                 inputs=to_json_value(inputs),
                 **lifecycle_options(request, response.urn, inputs),
+                secret_shapes=secret_shapes(inputs),
             )
         )
         return response

@@ -1,6 +1,8 @@
-"""Every resource input and data-source argument the rendered plans record, against the pinned providers'
-schemas (pulumi-aws 7.51.1, pulumi-kubernetes 4.34.2, pulumi-eks 4.4.0). The mocks accept anything, so this
-is what catches a misspelt argument, a missing required input or a bad enum value before `pulumi up` does.
+"""Every resource input and data-source argument the rendered plans record (dev, prod,
+tests/stacks/Pulumi.everything.yaml, and a dev variant taking the branches none of them takes), against the
+pinned providers' schemas (pulumi-aws 7.51.1, pulumi-kubernetes 4.34.2, pulumi-eks 4.4.0). The mocks
+accept anything, so this is what catches a misspelt argument, a missing required input or a bad enum
+value before `pulumi up` does.
 How schemas are found (shared files first, the pinned SDK's rebuild for tokens they do not detail) and how
 nulls count: tests/provider_schema.py.
 
@@ -29,6 +31,7 @@ from typing import Any
 import pytest
 
 from tests import provider_schema as ps
+from tests.conftest import render, stack_values
 from tests.crd_validation import load_crd, validate_against_crd
 from tools.mocks import ROOT, Plan, RecordedResource, run_program
 from tools.synth import synth
@@ -46,7 +49,25 @@ def _shared_present() -> None:
 @pytest.fixture(scope="module")
 def plans(dev_plan: Plan, prod_plan: Plan) -> dict[str, Plan]:
     everything = synth("everything", root=ROOT / "tests" / "stacks")
-    return {"dev": dev_plan, "prod": prod_plan, "everything": everything}
+    # The branches none of the stacks takes: a namespace-scoped access policy, Karpenter-managed instance
+    # profiles (`spec.role`), an extra Fargate namespace and a GPU pool (its own EC2NodeClass and taints).
+    variants = stack_values("dev")
+    variants["cluster"]["adminAccess"][0]["namespaces"] = ["default", "apps"]
+    variants["iam"] = {"karpenterManagesInstanceProfiles": True}
+    variants["karpenter"]["fargateNamespaces"] = ["batch"]
+    variants["nodePools"].append(
+        {
+            "name": "gpu",
+            "architecture": "amd64",
+            "gpu": "nvidia",
+            "families": ["g5", "g4dn"],
+            "spotRatio": 0.25,
+            "weight": 10,
+            "limits": {"cpu": 64, "memory": "256Gi"},
+            "taints": [{"key": "example.com/team", "value": "ml", "effect": "NoSchedule"}],
+        }
+    )
+    return {"dev": dev_plan, "prod": prod_plan, "everything": everything, "dev-variants": render(variants)}
 
 
 def crd_for(token: str) -> Path | None:
@@ -111,7 +132,9 @@ def test_every_resource_the_plans_register_matches_its_providers_schema(plans: d
     assert not problems, "\n".join(problems)
     # What was compared, so a checker that silently compares nothing cannot pass.
     assert treated["unknown"] == 0
-    assert treated["shared"] >= 200 and treated["sdk"] >= 40 and treated["provider"] == 6, treated
+    assert treated["shared"] >= 200 and treated["sdk"] >= 40 and treated["provider"] == 2 * len(plans), (
+        treated
+    )
     assert tokens["custom resource"] >= {
         "kubernetes:karpenter.sh/v1:NodePool",
         "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass",

@@ -172,6 +172,8 @@ class FakeCloud(pulumi_mocks.Mocks):
         self.world = world
         self.invokes: list[tuple[str, str | None]] = []
         """Every data-source call: (token, provider reference)."""
+        self.invoke_args: list[tuple[str, Any]] = []
+        """Every data-source call: (token, its arguments as plain JSON), in the same order."""
 
     # -- helpers -------------------------------------------------------------------------------------
     @property
@@ -314,6 +316,7 @@ class FakeCloud(pulumi_mocks.Mocks):
     # -- data sources --------------------------------------------------------------------------------
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         self.invokes.append((args.token, args.provider or None))
+        self.invoke_args.append((args.token, to_json_value(dict(args.args))))
         try:
             return self._answer(args.token, dict(args.args)), []
         except CallFailure as failure:
@@ -475,6 +478,9 @@ class RecordedResource:
     """Path of each `[secret]` placeholder in `inputs` -> the shape of its plaintext (`secret_shape`): the
     keys and JSON types the provider gets, none of the values. In memory only (not in `as_json`), so a
     schema test can check a secret's structure without the plan holding it."""
+    unknowns: list[str] = field(default_factory=list)
+    """Paths (`key`, `key.sub`, `key[0].sub`) of the inputs unknown at render time, which `inputs` records
+    as null: the program passes them. Any other null in `inputs` is a None the program wrote itself."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -498,10 +504,15 @@ class RecordedResource:
         }
 
 
+def _is_unknown(value: Any) -> bool:
+    # Deserialized with keep_unknowns, an unknown is pulumi.output.UNKNOWN (an `Unknown`), not rpc's string.
+    return value is UNKNOWN or isinstance(value, pulumi.Output | pulumi.output.Unknown)
+
+
 def to_json_value(value: Any) -> Any:
     """Deserialized property values as plain JSON: unknowns become null, secrets "[secret]" (as
     `pulumi preview` shows them)."""
-    if value is UNKNOWN or isinstance(value, pulumi.Output):
+    if _is_unknown(value):
         return None
     if isinstance(value, Mapping):
         if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
@@ -516,6 +527,19 @@ def to_json_value(value: Any) -> Any:
     if isinstance(value, pulumi.Asset | pulumi.Archive):
         return repr(value)
     return value
+
+
+def unknown_paths(value: Any, path: str = "") -> list[str]:
+    """The paths of a deserialized value's unknowns (the ones to_json_value records as null)."""
+    if _is_unknown(value):
+        return [path]
+    if isinstance(value, Mapping):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return unknown_paths(value.get("value"), path)
+        return [p for k, v in value.items() for p in unknown_paths(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, list | tuple):
+        return [p for i, v in enumerate(value) for p in unknown_paths(v, f"{path}[{i}]")]
+    return []
 
 
 def _has_secret(value: Any) -> bool:
@@ -673,6 +697,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
                 inputs=to_json_value(inputs),
+                unknowns=sorted(unknown_paths(inputs)),
                 **lifecycle_options(request, response.urn, inputs),
                 secret_shapes=secret_shapes(inputs),
             )
@@ -690,6 +715,8 @@ class Plan:
     invokes: list[tuple[str, str | None]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     """What the program logged with pulumi.log.warn (`pulumi preview` shows these)."""
+    invoke_args: list[tuple[str, Any]] = field(default_factory=list)
+    """Every data-source call's token and arguments (plain JSON, camelCase keys), in call order."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -865,7 +892,16 @@ def _run(project: str, stack: str, config: dict[str, str], world: World, program
         os.chdir(old_cwd)
         if added:
             sys.path.remove(root)
-    return Plan(project, stack, monitor.recorded, outputs, secrets, cloud.invokes, warnings.messages)
+    return Plan(
+        project,
+        stack,
+        monitor.recorded,
+        outputs,
+        secrets,
+        cloud.invokes,
+        warnings.messages,
+        invoke_args=cloud.invoke_args,
+    )
 
 
 class _WarningRecorder(logging.Handler):

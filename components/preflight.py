@@ -163,9 +163,22 @@ def chart_credentials(repository: str, provider: aws.Provider) -> ChartCredentia
     opts = pulumi.InvokeOutputOptions(provider=provider)
     if source["kind"] == "public-ecr":
         # Public ECR issues tokens only in us-east-1 (as Karpenter's own Terraform example fetches it);
-        # pulumi-aws 7 takes the region per call, with the stack's (aws partition) credentials.
-        public = aws.ecrpublic.get_authorization_token_output(region="us-east-1", opts=opts)
-        return ChartCredentials(public.user_name, pulumi.Output.secret(public.password))
+        # pulumi-aws 7 takes the region per call, with the stack's (aws partition) credentials. A plain
+        # call, so a caller that may not get one (an SCP denying us-east-1, no
+        # ecr-public:GetAuthorizationToken or sts:GetServiceBearerToken) pulls anonymously, with a warning,
+        # instead of failing: Karpenter's charts are public.
+        try:
+            token = aws.ecrpublic.get_authorization_token(
+                region="us-east-1", opts=pulumi.InvokeOptions(provider=provider)
+            )
+        except Exception as exc:
+            pulumi.log.warn(
+                "no public ECR token for the chart pulls, pulling anonymously (a stale public.ecr.aws token "
+                "in Docker's or Helm's credential store then makes them fail with 403: `docker logout "
+                f"public.ecr.aws`; `helm registry logout public.ecr.aws`): {exc}"
+            )
+            return None
+        return ChartCredentials(token.user_name, pulumi.Output.secret(token.password))
     if source["kind"] == "ecr":
         private = aws.ecr.get_authorization_token_output(
             registry_id=source["registry_id"], region=source["region"], opts=opts

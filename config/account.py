@@ -126,8 +126,17 @@ def zone_letters(cfg: StackConfig) -> list[str] | None:
     return list(cfg.cluster.vpc_or_default.availability_zones) if cfg.cluster.mode == "create" else None
 
 
+ACCESS_DENIED = ("AccessDenied", "UnauthorizedOperation", "not authorized")
+
+
 def region_problem(region: str, error: Exception) -> str:
     reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if any(marker in reason for marker in ACCESS_DENIED):
+        return (
+            f"region: the caller may not look up {region}'s zones and instance types ({reason}); grant "
+            "ec2:DescribeAvailabilityZones, ec2:DescribeInstanceTypeOfferings and ec2:DescribeInstanceTypes "
+            "(README, Pull-request previews, lists what a preview role needs)"
+        )
     return (
         f"region: AWS does not answer for {region!r} ({reason}); check the region code (such as eu-west-1), "
         "and that the account has the region enabled"

@@ -658,6 +658,38 @@ class StackConfig(Model):
                 show=False,
             )
 
+    @rule("karpenter", "addons")
+    def _portainer_namespace_of_its_own(
+        v: Mapping[str, Any], valid: Callable[..., bool]
+    ) -> Iterable[Problem]:
+        """Portainer's namespace is created by its component: it may not be one the stack creates for
+        something else (Karpenter's, the S3 claims') or a system namespace (a second Namespace resource, or
+        a deleted kube-system, would follow)."""
+
+        def section(doc: Any, key: str) -> Mapping[str, Any]:
+            found = doc.get(key) if isinstance(doc, Mapping) else None
+            return found if isinstance(found, Mapping) else {}
+
+        addons = section(v, "addons")
+        portainer = section(addons, "portainer")
+        if portainer.get("enabled") is not True:
+            return
+        namespace = portainer.get("namespace", "portainer")
+        karpenter = section(v, "karpenter")
+        s3 = section(addons, "s3")
+        taken = {
+            karpenter.get("namespace", "karpenter"): "karpenter.namespace",
+            **({s3.get("namespace"): "addons.s3.namespace"} if s3.get("enabled") is True else {}),
+            **{ns: "a system namespace" for ns in SYSTEM_NAMESPACES},
+        }
+        if namespace in taken:
+            yield Problem(
+                ("addons", "portainer", "namespace"),
+                f"is {taken[namespace]}; Portainer creates and deletes a namespace of its own, such as "
+                "portainer",
+                namespace,
+            )
+
     @property
     def addons_context(self) -> StackContext:
         """What the add-on rules and components need of the rest of the stack."""

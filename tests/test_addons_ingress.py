@@ -451,6 +451,24 @@ BAD_ADDONS: list[tuple[str, dict[str, Any], str, str]] = [
         "ACM certificate ARN",
     ),
     (
+        "Portainer in Karpenter's namespace",
+        _portainer(**{"portainer.namespace": "karpenter"}),
+        "addons.portainer.namespace",
+        "is karpenter.namespace; Portainer creates and deletes a namespace of its own",
+    ),
+    (
+        "Portainer in the S3 claims' namespace",
+        _portainer(**{"portainer.namespace": "data"}),
+        "addons.portainer.namespace",
+        "is addons.s3.namespace",
+    ),
+    (
+        "Portainer in kube-system",
+        _portainer(**{"portainer.namespace": "kube-system"}),
+        "addons.portainer.namespace",
+        "is a system namespace",
+    ),
+    (
         "certificate of another region",
         _portainer(**{"portainer.ingress.certificateArn": CERT.replace("eu-west-1", "us-east-1")}),
         "addons.portainer.ingress.certificateArn",

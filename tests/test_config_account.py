@@ -138,6 +138,16 @@ def test_the_program_refuses_a_region_that_does_not_exist(dev_values: dict[str, 
     assert "invalid AWS Region: eu-west-9" in error.problems[0]
 
 
+def test_a_caller_denied_the_lookups_is_told_what_to_grant(dev_values: dict[str, Any]) -> None:
+    """AccessDenied is not reported as a wrong region: the line names the permissions to grant."""
+    world = World(region="eu-west-1")
+    world.denied.add("aws:index/getAvailabilityZones:getAvailabilityZones")
+    error = _refused(dev_values, world)
+    assert len(error.problems) == 1
+    assert error.problems[0].startswith("region: the caller may not look up eu-west-1's zones and instance")
+    assert "grant ec2:DescribeAvailabilityZones, ec2:DescribeInstanceTypeOfferings" in error.problems[0]
+
+
 def test_the_program_refuses_account_problems_by_key(dev_values: dict[str, Any]) -> None:
     dev_values["cluster"]["vpc"]["availabilityZones"] = ["a", "b", "d"]
     dev_values["nodePools"][0]["families"] = ["m8g", "c7g", "m8gg"]

@@ -149,3 +149,29 @@ def test_fixtures_are_kubectl_lists() -> None:
     for path in FIXTURES.glob("*/*.json"):
         doc = json.loads(path.read_text())
         assert doc["kind"] == "List" and isinstance(doc["items"], list), path
+
+
+def test_an_ingress_pulumi_manages_is_a_note_not_a_blocker() -> None:
+    """The stack's own Ingress (Portainer's) is deleted by Pulumi before the load balancer controller: a
+    note, and the exit status stays 0. One applied by anything else still fails the check."""
+    docs = load("healthy")
+    metadata: dict[str, object] = {
+        "name": "portainer",
+        "namespace": "portainer",
+        "managedFields": [{"manager": "pulumi-kubernetes-3f1a9c2e", "operation": "Apply"}],
+    }
+    ours = {
+        "metadata": metadata,
+        "spec": {"ingressClassName": "alb"},
+        "status": {"loadBalancer": {"ingress": [{"hostname": "internal-k8s-portaine.elb.amazonaws.com"}]}},
+    }
+    docs["ingresses"] = {"items": [ours]}
+    found = findings(docs)
+    assert [(f.kind, f.severity) for f in found] == [("pulumi-load-balancer", "note")]
+    assert not preflight.in_the_way(found)
+    theirs = {
+        **ours,
+        "metadata": {**metadata, "managedFields": [{"manager": "kubectl-client-side-apply"}]},
+    }
+    docs["ingresses"] = {"items": [theirs]}
+    assert [(f.kind, f.severity) for f in findings(docs)] == [("load-balancer", "fails")]

@@ -161,9 +161,11 @@ def test_irsa_trust_names_exactly_the_service_accounts() -> None:
     }
 
 
-def test_pod_identity_trust_is_limited_to_the_cluster() -> None:
+def test_pod_identity_trust_is_limited_to_the_service_account_of_the_cluster() -> None:
     assert docs.pod_identity_trust_policy(
-        account_id="123456789012", cluster_arn="arn:aws:eks:us-east-1:123456789012:cluster/prod-main"
+        cluster_arn="arn:aws:eks:us-east-1:123456789012:cluster/prod-main",
+        namespace="kube-system",
+        service_account="s3-csi-driver-sa",
     ) == {
         "Version": "2012-10-17",
         "Statement": [
@@ -172,8 +174,13 @@ def test_pod_identity_trust_is_limited_to_the_cluster() -> None:
                 "Principal": {"Service": "pods.eks.amazonaws.com"},
                 "Action": ["sts:AssumeRole", "sts:TagSession"],
                 "Condition": {
-                    "StringEquals": {"aws:SourceAccount": "123456789012"},
-                    "ArnEquals": {"aws:SourceArn": "arn:aws:eks:us-east-1:123456789012:cluster/prod-main"},
+                    "StringEquals": {
+                        "aws:RequestTag/eks-cluster-arn": (
+                            "arn:aws:eks:us-east-1:123456789012:cluster/prod-main"
+                        ),
+                        "aws:RequestTag/kubernetes-namespace": "kube-system",
+                        "aws:RequestTag/kubernetes-service-account": "s3-csi-driver-sa",
+                    },
                 },
             }
         ],

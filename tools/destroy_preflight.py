@@ -77,6 +77,11 @@ WAY_OUT = {
         "delete it first, while the AWS Load Balancer Controller (or the in-tree cloud provider) still runs "
         "to delete the AWS load balancer: kubectl delete service/ingress NAME -n NS"
     ),
+    "pulumi-load-balancer": (
+        "nothing, when it is this stack's (addons.portainer.ingress): Pulumi deletes it before the load "
+        "balancer controller, which removes the AWS load balancer; when another Pulumi stack manages it, "
+        "destroy or change that stack first"
+    ),
     "volume": (
         "snapshot what you keep, then delete the PVC while the EBS CSI driver still runs; with reclaimPolicy "
         "Retain delete the EBS volume yourself afterwards"
@@ -94,8 +99,10 @@ SEVERITY = {
     "nodeclaim": "blocks",
     "finalizer": "blocks",
     "load-balancer": "fails",
+    "pulumi-load-balancer": "note",
     "volume": "leaks",
 }
+"""`note`: reported, but not in the way (the exit status stays 0 when notes are all there is)."""
 
 
 class PreflightError(Exception):
@@ -262,6 +269,15 @@ def findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
         ingress = ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
         hosts = ", ".join(str(i.get("hostname") or i.get("ip")) for i in ingress) or "no address"
         klass = (ing.get("spec") or {}).get("ingressClassName") or "default class"
+        if managed_by_pulumi(ing):
+            found.append(
+                Finding(
+                    "pulumi-load-balancer",
+                    ref(ing, "ingress"),
+                    f"Ingress ({klass}, {hosts}) managed by Pulumi (field manager pulumi-kubernetes-*)",
+                )
+            )
+            continue
         found.append(
             Finding(
                 "load-balancer",
@@ -313,11 +329,22 @@ def findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
     return found
 
 
+def managed_by_pulumi(obj: Mapping[str, Any]) -> bool:
+    """Whether pulumi-kubernetes applies the object: its server-side-apply field manager is
+    `pulumi-kubernetes-<suffix>` (`pulumi-kubernetes` in client-side mode; provider.go fieldManagerName)."""
+    fields = (obj.get("metadata") or {}).get("managedFields") or []
+    return any(str(f.get("manager", "")).startswith("pulumi-kubernetes") for f in fields)
+
+
+def in_the_way(found: Sequence[Finding]) -> bool:
+    return any(f.severity != "note" for f in found)
+
+
 def format_findings(found: Sequence[Finding]) -> str:
     if not found:
         return "OK: nothing found that would block or outlive `pulumi destroy`."
     lines = [f"{len(found)} finding(s) before `pulumi destroy`:"]
-    order = {"blocks": 0, "fails": 1, "leaks": 2}
+    order = {"blocks": 0, "fails": 1, "leaks": 2, "note": 3}
     for f in sorted(found, key=lambda f: (order[f.severity], f.kind, f.object)):
         lines += [f"- [{f.severity}] {f.kind}: {f.object}", f"    {f.problem}", f"    way out: {f.way_out}"]
     return "\n".join(lines)
@@ -386,7 +413,7 @@ def main(argv: Sequence[str] | None = None, runner: Runner | None = None) -> int
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(format_findings(found))
-    return 1 if found else 0
+    return 1 if in_the_way(found) else 0
 
 
 if __name__ == "__main__":

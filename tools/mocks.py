@@ -120,6 +120,9 @@ class World:
     """IAM roles that exist already, by name: {"path": "/", "description": "", "tags": {}}."""
     queues: dict[str, dict[str, str]] = field(default_factory=dict)
     """SQS queues that exist already in the region, by name: their tags."""
+    denied: set[str] = field(default_factory=set)
+    """Data-source tokens the caller may not call (an SCP, a missing permission): they fail like
+    AccessDenied."""
 
     def add_role(
         self, name: str, *, path: str = "/", description: str = "", tags: dict[str, str] | None = None
@@ -326,6 +329,8 @@ class FakeCloud(pulumi_mocks.Mocks):
 
     def _answer(self, tok: str, a: dict[str, Any]) -> dict[str, Any]:
         partition, dns = partition_of(self.world.region)
+        if tok in self.world.denied:
+            raise CallFailure(f"AccessDeniedException: the caller is not authorized to call {tok}")
         if tok == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": self.world.account_id,

@@ -79,8 +79,9 @@ class S3Storage(pulumi.ComponentResource):
         trust = pulumi.Output.all(c.aws.partition, c.aws.account_id).apply(
             lambda v: json.dumps(
                 docs.pod_identity_trust_policy(
-                    account_id=v[1],
                     cluster_arn=f"arn:{v[0]}:eks:{c.aws.region}:{v[1]}:cluster/{c.cluster_name}",
+                    namespace=docs.ADDON_NAMESPACE,
+                    service_account=docs.S3_NODE.service_account,
                 )
             )
         )
@@ -112,6 +113,7 @@ class S3Storage(pulumi.ComponentResource):
             namespace=docs.ADDON_NAMESPACE,
             service_account=docs.S3_NODE.service_account,
             role_arn=role.arn,
+            # Session tags stay on (the default): the role's trust reads them.
             opts=child,
         )
         self.profile = controller_profile(name, c, docs.S3_CONTROLLER, self)

@@ -72,17 +72,24 @@ irsa_trust_policy = iam_documents.irsa_trust_policy
 """IRSA trust for exactly the add-on's service accounts (the same document as the Karpenter controller's)."""
 
 
-def pod_identity_trust_policy(*, account_id: str, cluster_arn: str) -> dict[str, Any]:
-    """EKS Pod Identity trust (`pods.eks.amazonaws.com`, AssumeRole and TagSession), limited to this
-    cluster's associations (aws:SourceAccount / aws:SourceArn, the confused-deputy guard of the EKS guide)."""
+def pod_identity_trust_policy(*, cluster_arn: str, namespace: str, service_account: str) -> dict[str, Any]:
+    """EKS Pod Identity trust (`pods.eks.amazonaws.com`, AssumeRole and TagSession), limited with the
+    session tags Pod Identity sets to this cluster's `namespace/service_account`: the EKS user guide's
+    "Create IAM role with trust policy required by EKS Pod Identity" (pod-id-role), whose conditions are
+    `aws:RequestTag/kubernetes-namespace` and `.../kubernetes-service-account`, and the `eks-cluster-arn`
+    session tag of "Enable or disable session tags" (pod-id-abac). No `aws:SourceArn`: the guide documents
+    none for this trust, and Mountpoint credentials broke with one (mountpoint-s3-csi-driver #781)."""
     return _document(
         {
             "Effect": "Allow",
             "Principal": {"Service": "pods.eks.amazonaws.com"},
             "Action": ["sts:AssumeRole", "sts:TagSession"],
             "Condition": {
-                "StringEquals": {"aws:SourceAccount": account_id},
-                "ArnEquals": {"aws:SourceArn": cluster_arn},
+                "StringEquals": {
+                    "aws:RequestTag/eks-cluster-arn": cluster_arn,
+                    "aws:RequestTag/kubernetes-namespace": namespace,
+                    "aws:RequestTag/kubernetes-service-account": service_account,
+                },
             },
         }
     )

@@ -15,7 +15,7 @@ from components.addons.s3 import S3Args, S3Storage
 from components.addons.storage_common import StorageAddonArgs
 from components.admin_access import AdminAccessArgs, AdminAccessEntries
 from components.aws_context import aws_context
-from components.cluster import AdoptArgs, Cluster, ClusterArgs, CreateArgs
+from components.cluster import AdoptArgs, Cluster, ClusterArgs, CreateArgs, subnets_by_zone
 from components.controller_role import ControllerRole, ControllerRoleArgs
 from components.fargate import Fargate, FargateArgs
 from components.interruption_queue import InterruptionQueue, InterruptionQueueArgs
@@ -193,6 +193,16 @@ if cfg.addons.ebs.enabled:
     storage_profile_chain = ebs.profile
     storage_drivers.append(ebs.addon)
 if cfg.addons.efs.enabled:
+    efs_subnets: dict[str, pulumi.Input[str]] = (
+        {
+            f"{cfg.region}{z}": s
+            for z, s in zip(vpc.availability_zones, network.private_subnet_ids, strict=True)
+        }
+        if cfg.cluster.mode == "create"
+        else dict(
+            subnets_by_zone(cluster.adopted_private_subnet_ids, pulumi.InvokeOptions(provider=aws_provider))
+        )
+    )
     efs = EfsStorage(
         "efs",
         EfsArgs(
@@ -200,14 +210,8 @@ if cfg.addons.efs.enabled:
             cfg.addons.efs,
             vpc_id=cluster.vpc_id,
             cluster_security_group_id=cluster.security_group_id,
-            private_subnets=(
-                {
-                    f"{cfg.region}{z}": s
-                    for z, s in zip(vpc.availability_zones, network.private_subnet_ids, strict=True)
-                }
-                if cfg.cluster.mode == "create"
-                else {s: s for s in cluster.adopted_private_subnet_ids}
-            ),
+            private_subnets=efs_subnets,
+            fargate_security_group_id=cluster.adopted_eks_security_group_id,
         ),
         on_aws,
     )

@@ -133,6 +133,9 @@ class Cluster(pulumi.ComponentResource):
     """The `karpenter.sh/discovery` tags this component adds; the EC2NodeClass waits for them."""
     adopted_private_subnet_ids: list[str]
     """Adopt mode: the private subnets in use (configured or found by tag), as plain IDs."""
+    adopted_eks_security_group_id: str | None
+    """Adopt mode, when `existing.securityGroupId` names another group: the cluster security group EKS
+    created, which Fargate pods carry (None otherwise: the two are the same)."""
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("karpenter-eks:cluster:Cluster", name, None, opts)
@@ -145,6 +148,7 @@ class Cluster(pulumi.ComponentResource):
             lambda v: cluster_arn(v[0], args.aws.region, v[1], args.cluster_name)
         )
         self.adopted_private_subnet_ids = []
+        self.adopted_eks_security_group_id = None
         if args.create is not None:
             self._create(name, args.cluster_name, args.create)
         else:
@@ -237,9 +241,10 @@ class Cluster(pulumi.ComponentResource):
             self.oidc_provider_arn = pulumi.Output.all(ctx.partition, ctx.account_id).apply(
                 lambda v: f"arn:{v[0]}:iam::{v[1]}:oidc-provider/{host}"
             )
-        self.security_group_id = pulumi.Output.from_input(
-            args.security_group_id or field_of(vpc, "cluster_security_group_id")
-        )
+        eks_group = field_of(vpc, "cluster_security_group_id")
+        self.security_group_id = pulumi.Output.from_input(args.security_group_id or eks_group)
+        if args.security_group_id and args.security_group_id != eks_group:
+            self.adopted_eks_security_group_id = eks_group
         self.vpc_id = pulumi.Output.from_input(field_of(vpc, "vpc_id"))
         if args.private_subnet_ids:
             subnet_ids = list(args.private_subnet_ids)
@@ -271,3 +276,13 @@ class Cluster(pulumi.ComponentResource):
         self.adopted_private_subnet_ids = list(subnet_ids)
         ca = field_of(info.certificate_authorities[0], "data")
         self.kubeconfig = pulumi.Output.secret(kubeconfig(info.name, info.endpoint, ca, ctx.region))
+
+
+def subnets_by_zone(subnet_ids: list[str], lookup: pulumi.InvokeOptions) -> dict[str, str]:
+    """One subnet per availability zone (the first listed), by zone name: EFS takes one mount target per
+    zone, and an adopted VPC often has several private subnets in one (plain lookups, adopt mode)."""
+    by_zone: dict[str, str] = {}
+    for subnet_id in subnet_ids:
+        zone = aws.ec2.get_subnet(id=subnet_id, opts=lookup).availability_zone
+        by_zone.setdefault(zone, subnet_id)
+    return by_zone

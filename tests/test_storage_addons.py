@@ -918,3 +918,25 @@ def test_nodes_drain_before_the_drivers_go_when_asked(everything: Plan) -> None:
     for c in classes:
         for a in addons:
             assert order.index(c.urn) < order.index(a.urn), (c.name, a.name)
+
+
+def test_adopted_efs_takes_one_subnet_per_zone_and_admits_the_fargate_group() -> None:
+    """An adopted VPC with two listed private subnets in one zone: EFS takes one mount target per zone
+    (a second one fails with MountTargetConflict). With `existing.securityGroupId`, Fargate pods still
+    carry the cluster security group EKS created: NFS admits it too."""
+    values = stack_values("prod")
+    subnets = values["cluster"]["existing"]["privateSubnetIds"]
+    values["cluster"]["existing"]["securityGroupId"] = "sg-0123456789abcdef0"
+    values["addons"]["efs"] = {"enabled": True, "version": "v3.4.1-eksbuild.1"}
+    config = flatten_config(values, PROJECT)
+    world = world_for(PROJECT, config)
+    world.subnet_zones = {subnets[0]: "us-east-1a", subnets[1]: "us-east-1a", subnets[2]: "us-east-1b"}
+    plan = render(values, world)
+    targets = {r.name: r.inputs["subnetId"] for r in plan.by_type("aws:efs/mountTarget:MountTarget")}
+    assert targets == {"efs-mount-us-east-1a": subnets[0], "efs-mount-us-east-1b": subnets[2]}
+    rules = {
+        r.name: r.inputs["referencedSecurityGroupId"]
+        for r in plan.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    }
+    eks_group = world.existing_clusters["prod-main"]["vpcConfig"]["clusterSecurityGroupId"]
+    assert rules == {"efs-nfs-from-cluster": "sg-0123456789abcdef0", "efs-nfs-from-fargate": eks_group}

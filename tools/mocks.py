@@ -120,6 +120,8 @@ class World:
     """IAM roles that exist already, by name: {"path": "/", "description": "", "tags": {}}."""
     queues: dict[str, dict[str, str]] = field(default_factory=dict)
     """SQS queues that exist already in the region, by name: their tags."""
+    subnet_zones: dict[str, str] = field(default_factory=dict)
+    """Availability zone of a subnet (getSubnet); unset: a zone a to c derived from the subnet ID."""
     denied: set[str] = field(default_factory=set)
     """Data-source tokens the caller may not call (an SCP, a missing permission): they fail like
     AccessDenied."""
@@ -391,6 +393,13 @@ class FakeCloud(pulumi_mocks.Mocks):
                 and (archs is None or set(archs) & set(supported))
             )
             return {"instanceTypes": names, "id": self.world.region}
+        if tok == "aws:ec2/getSubnet:getSubnet":
+            subnet = str(a.get("id"))
+            zone = (
+                self.world.subnet_zones.get(subnet)
+                or f"{self.world.region}{'abc'[int(_hex(subnet, 4), 16) % 3]}"
+            )
+            return {"id": subnet, "availabilityZone": zone, "vpcId": f"vpc-{_hex(self.world.region + 'vpc')}"}
         if tok == "aws:ec2/getSubnets:getSubnets":
             filters = {f["name"]: f["values"] for f in a.get("filters", [])}
             seed = json.dumps(filters, sort_keys=True)

@@ -29,7 +29,10 @@ class EfsArgs:
     vpc_id: pulumi.Input[str]
     cluster_security_group_id: pulumi.Input[str]
     private_subnets: dict[str, pulumi.Input[str]]
-    """Key (AZ letter in create mode, subnet ID in adopt mode) -> private subnet ID: one mount target each."""
+    """Availability zone -> a private subnet of it: one mount target each (EFS takes one per zone)."""
+    fargate_security_group_id: pulumi.Input[str] | None = None
+    """Adopt mode with `existing.securityGroupId`: the cluster security group EKS created, which Fargate
+    pods (Portainer) carry, admitted too."""
 
 
 class EfsStorage(pulumi.ComponentResource):
@@ -64,6 +67,20 @@ class EfsStorage(pulumi.ComponentResource):
                 description="NFS from the cluster security group",
                 opts=child,
             )
+            rules: list[pulumi.Resource] = [rule]
+            if args.fargate_security_group_id is not None:
+                rules.append(
+                    aws.vpc.SecurityGroupIngressRule(
+                        f"{name}-nfs-from-fargate",
+                        security_group_id=group.id,
+                        referenced_security_group_id=args.fargate_security_group_id,
+                        ip_protocol="tcp",
+                        from_port=NFS_PORT,
+                        to_port=NFS_PORT,
+                        description="NFS from the EKS cluster security group (Fargate pods)",
+                        opts=child,
+                    )
+                )
             file_system = aws.efs.FileSystem(
                 f"{name}-fs",
                 encrypted=True,
@@ -81,7 +98,7 @@ class EfsStorage(pulumi.ComponentResource):
                         file_system_id=file_system.id,
                         subnet_id=subnet_id,
                         security_groups=[group.id],
-                        opts=pulumi.ResourceOptions(parent=self, depends_on=[rule]),
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=rules),
                     )
                 )
             self.file_system_id = file_system.id

@@ -134,7 +134,9 @@ class EbsConfig(PinnedAddon):
         default=None,
         description="Patch the `gp2` StorageClass so it is no longer the default (a server-side patch of "
         "its annotation, never a delete). Unset: true in adopt mode and for created clusters before 1.30 "
-        "(EKS marked gp2 default then), false otherwise (EKS 1.30+ no longer marks gp2 default).",
+        "(EKS marked gp2 default then), false otherwise (EKS 1.30+ no longer marks gp2 default). Set false "
+        "for an adopted cluster without a `gp2` class: the patch is a server-side apply, which would try to "
+        "create one (and the API refuses a class without a provisioner).",
     )
     iops: int | None = Field(
         default=None,

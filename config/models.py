@@ -643,6 +643,25 @@ class StackConfig(Model):
             )
 
     @rule("region")
+    def _ingress_addons_in_the_aws_partition(
+        v: Mapping[str, Any], valid: Callable[..., bool]
+    ) -> Iterable[Problem]:
+        """The load balancer controller's image is on public ECR, its CRDs on GitHub, Portainer's image on
+        Docker Hub: none is reachable from aws-cn or aws-us-gov, and no image override exists yet."""
+        partition = region_partition(v["region"])
+        addons = v.get("addons") if isinstance(v.get("addons"), Mapping) else {}
+        for key in ("loadBalancerController", "portainer"):
+            section = addons.get(key) if isinstance(addons, Mapping) else None
+            if partition != "aws" and isinstance(section, Mapping) and section.get("enabled") is True:
+                yield Problem(
+                    ("addons", key, "enabled"),
+                    f"is not available in partition {partition} (region {v['region']}): its images and "
+                    "manifests come from public ECR, GitHub and Docker Hub, which that partition does not "
+                    "reach, and this program has no mirror setting for them yet",
+                    show=False,
+                )
+
+    @rule("region")
     def _certificate_in_the_stack_region(
         v: Mapping[str, Any], valid: Callable[..., bool]
     ) -> Iterable[Problem]:

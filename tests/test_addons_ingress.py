@@ -563,3 +563,16 @@ def test_ingress_rules_are_listed_with_unrelated_mistakes() -> None:
     assert "addons.portainer.enabled" in keys
     assert "addons.portainer.ingress.enabled" in keys
     assert "addons.loadBalancerController.replicas" in keys
+
+
+def test_ingress_addons_are_refused_outside_the_aws_partition() -> None:
+    values = everything_values()
+    values["region"] = "cn-north-1"
+    with pytest.raises(ConfigError) as refused:
+        render_with_portainer(values)
+    lines = refused.value.problems
+    for key in ("addons.loadBalancerController.enabled", "addons.portainer.enabled"):
+        assert any(
+            line.startswith(f"{key}: is not available in partition aws-cn (region cn-north-1)")
+            for line in lines
+        ), lines

@@ -215,6 +215,7 @@ def test_an_uncatalogued_region_falls_back_to_the_naming_rule(dev_values: dict[s
     dev_values["cluster"]["vpc"]["availabilityZones"] = ["a", "b", "c"]
     dev_values["cluster"]["adminAccess"] = []
     dev_values["karpenter"]["chartRepository"] = "oci://123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/k"
+    dev_values["addons"]["loadBalancerController"] = {"enabled": False}
     assert _refused(dev_values).problems == [
         "cluster.vpc.availabilityZones[2]: cn-north-1c is not an availability zone of cn-north-1 (it has "
         "a, b), got 'c'"

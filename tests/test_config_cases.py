@@ -868,6 +868,7 @@ BAD: list[Case] = [
             ),
             ("cluster.adminAccess[1].principalArn", "partition aws-cn"),
             ("karpenter.chartRepository", "is required in region cn-north-1 (partition aws-cn)"),
+            ("addons.loadBalancerController.enabled", "is not available in partition aws-cn"),
         ],
     ),
     Case(
@@ -882,6 +883,7 @@ BAD: list[Case] = [
             ("cluster.adminAccess[0].principalArn", "partition aws-cn"),
             ("cluster.adminAccess[1].principalArn", "partition aws-cn"),
             ("karpenter.chartRepository", "is required in region cn-north-1"),
+            ("addons.loadBalancerController.enabled", "is not available in partition aws-cn"),
             (f"{K0}.weight", "got 500"),
             ("karpenter.replicas", "got 9"),
         ],

@@ -353,6 +353,7 @@ def test_a_partition_without_public_ecr_needs_a_mirror() -> None:
         region="cn-north-1",
         cluster__vpc__availabilityZones=["a", "b"],
         cluster__adminAccess=[],
+        addons__loadBalancerController__enabled=False,
     )
     with pytest.raises(RunError, match=r"karpenter\.chartRepository: is required in region cn-north-1"):
         render(values)

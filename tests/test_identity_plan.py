@@ -171,6 +171,7 @@ def test_china_partition_has_no_aws_commercial_arn(dev_values: dict[str, Any]) -
     dev_values["region"] = "cn-north-1"
     dev_values["cluster"]["vpc"]["availabilityZones"] = ["a", "b"]
     dev_values["cluster"]["adminAccess"] = [{"principalArn": "arn:aws-cn:iam::123456789012:role/admins"}]
+    dev_values["addons"]["loadBalancerController"] = {"enabled": False}  # no image mirror setting yet
     dev_values["karpenter"]["chartRepository"] = (
         "oci://123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/karpenter"
     )

@@ -288,3 +288,8 @@ pulumi.export("interruptionQueueName", interruption.queue_name)
 pulumi.export("nodePoolNames", pools.node_pool_names)
 pulumi.export("spreadConstraints", pools.spread_constraints)
 pulumi.export("spotInstanceTypeCounts", account.spot_instance_type_counts)
+if cfg.addons.s3.enabled:
+    # What workloads (and the smoke test's `--check s3`) mount: bucket -> namespace/claim.
+    pulumi.export(
+        "s3Claims", {b.name: f"{cfg.addons.s3.namespace}/{b.volume_name}" for b in cfg.addons.s3.buckets}
+    )

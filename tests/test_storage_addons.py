@@ -940,3 +940,14 @@ def test_adopted_efs_takes_one_subnet_per_zone_and_admits_the_fargate_group() ->
     }
     eks_group = world.existing_clusters["prod-main"]["vpcConfig"]["clusterSecurityGroupId"]
     assert rules == {"efs-nfs-from-cluster": "sg-0123456789abcdef0", "efs-nfs-from-fargate": eks_group}
+
+
+def test_the_s3_claims_are_a_stack_output(everything: Plan) -> None:
+    claims = {
+        r.inputs["metadata"]["name"] for r in everything.by_type("kubernetes:core/v1:PersistentVolumeClaim")
+    }
+    output = everything.outputs["s3Claims"]
+    assert set(output) == {"karpenter-dev-scratch", "shared.datasets.example"}
+    for ref in output.values():
+        namespace, name = ref.split("/")
+        assert namespace == "data" and name in claims

@@ -56,31 +56,27 @@ class EfsStorage(pulumi.ComponentResource):
                 tags={"Name": f"{c.cluster_name}-efs"},
                 opts=child,
             )
-            # Every pod and node of the cluster carries the cluster security group (Fargate pods too).
-            rule = aws.vpc.SecurityGroupIngressRule(
-                f"{name}-nfs-from-cluster",
-                security_group_id=group.id,
-                referenced_security_group_id=args.cluster_security_group_id,
-                ip_protocol="tcp",
-                from_port=NFS_PORT,
-                to_port=NFS_PORT,
-                description="NFS from the cluster security group",
-                opts=child,
-            )
-            rules: list[pulumi.Resource] = [rule]
+            # Every pod and node of the cluster carries the cluster security group (Fargate pods too); with
+            # `existing.securityGroupId`, Fargate pods carry the group EKS created, admitted as well.
+            sources = {"cluster": (args.cluster_security_group_id, "the cluster security group")}
             if args.fargate_security_group_id is not None:
-                rules.append(
-                    aws.vpc.SecurityGroupIngressRule(
-                        f"{name}-nfs-from-fargate",
-                        security_group_id=group.id,
-                        referenced_security_group_id=args.fargate_security_group_id,
-                        ip_protocol="tcp",
-                        from_port=NFS_PORT,
-                        to_port=NFS_PORT,
-                        description="NFS from the EKS cluster security group (Fargate pods)",
-                        opts=child,
-                    )
+                sources["fargate"] = (
+                    args.fargate_security_group_id,
+                    "the EKS cluster security group (Fargate)",
                 )
+            rules: list[pulumi.Resource] = [
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-nfs-from-{key}",
+                    security_group_id=group.id,
+                    referenced_security_group_id=source,
+                    ip_protocol="tcp",
+                    from_port=NFS_PORT,
+                    to_port=NFS_PORT,
+                    description=f"NFS from {what}",
+                    opts=child,
+                )
+                for key, (source, what) in sources.items()
+            ]
             file_system = aws.efs.FileSystem(
                 f"{name}-fs",
                 encrypted=True,

@@ -12,7 +12,7 @@ from components.addons.efs import EfsArgs, EfsStorage
 from components.addons.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
 from components.addons.portainer import Portainer, PortainerArgs
 from components.addons.s3 import S3Args, S3Storage
-from components.addons.storage_common import StorageAddonArgs
+from components.addons.storage_common import AddonArgs
 from components.admin_access import AdminAccessArgs, AdminAccessEntries
 from components.aws_context import aws_context
 from components.cluster import AdoptArgs, Cluster, ClusterArgs, CreateArgs, subnets_by_zone
@@ -174,7 +174,8 @@ karpenter = KarpenterRelease(
 # nothing of Karpenter's path waits for any of them, unless addons.keepDriversUntilNodesDrain.
 storage_profile_chain: pulumi.Resource = fargate.profiles[-1]
 storage_drivers: list[pulumi.Resource] = []
-storage = StorageAddonArgs(
+# The cluster facts every add-on takes (storage here, the load balancer controller below).
+addon_args = AddonArgs(
     cluster_name=name,
     cluster=cluster.name,
     aws=ctx,
@@ -189,7 +190,7 @@ storage = StorageAddonArgs(
 )
 if cfg.addons.ebs.enabled:
     gp2 = demote_gp2(cfg.addons.ebs, cfg.addons_context)
-    ebs = EbsStorage("ebs", EbsArgs(storage, cfg.addons.ebs, gp2), on_aws)
+    ebs = EbsStorage("ebs", EbsArgs(addon_args, cfg.addons.ebs, gp2), on_aws)
     storage_profile_chain = ebs.profile
     storage_drivers.append(ebs.addon)
 if cfg.addons.efs.enabled:
@@ -206,7 +207,7 @@ if cfg.addons.efs.enabled:
     efs = EfsStorage(
         "efs",
         EfsArgs(
-            replace(storage, after_profile=storage_profile_chain),
+            replace(addon_args, after_profile=storage_profile_chain),
             cfg.addons.efs,
             vpc_id=cluster.vpc_id,
             cluster_security_group_id=cluster.security_group_id,
@@ -218,7 +219,9 @@ if cfg.addons.efs.enabled:
     storage_profile_chain = efs.profile
     storage_drivers.append(efs.addon)
 if cfg.addons.s3.enabled:
-    s3 = S3Storage("s3", S3Args(replace(storage, after_profile=storage_profile_chain), cfg.addons.s3), on_aws)
+    s3 = S3Storage(
+        "s3", S3Args(replace(addon_args, after_profile=storage_profile_chain), cfg.addons.s3), on_aws
+    )
     storage_profile_chain = s3.profile
     storage_drivers.append(s3.addon)
 
@@ -246,18 +249,9 @@ if cfg.addons.load_balancer_controller.enabled:
     lbc = LoadBalancerController(
         "lbc",
         LoadBalancerControllerArgs(
-            cluster_name=name,
-            cluster=cluster.name,
-            aws=ctx,
+            replace(addon_args, after_profile=storage_profile_chain),
             vpc_id=cluster.vpc_id,
-            oidc_provider_arn=cluster.oidc_provider_arn,
-            oidc_issuer=cluster.oidc_issuer,
-            pod_execution_role_arn=fargate.pod_execution_role_arn,
-            private_subnet_ids=cluster.private_subnet_ids,
-            fargate_after=storage_profile_chain,
             config=cfg.addons.load_balancer_controller,
-            path=cfg.iam.path,
-            permissions_boundary_arn=cfg.iam.permissions_boundary_arn,
         ),
         on_aws_and_cluster,
     )

@@ -16,13 +16,13 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.addons import storage_documents as docs
-from components.addons.storage_common import StorageAddonArgs, controller_profile, eks_addon, irsa_role
+from components.addons.storage_common import AddonArgs, controller_profile, eks_addon, irsa_role
 from config.addons_storage import EbsConfig
 
 
 @dataclass
 class EbsArgs:
-    common: StorageAddonArgs
+    common: AddonArgs
     config: EbsConfig
     demote_gp2: bool
 

@@ -16,7 +16,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.addons import storage_documents as docs
-from components.addons.storage_common import StorageAddonArgs, controller_profile, eks_addon, irsa_role
+from components.addons.storage_common import AddonArgs, controller_profile, eks_addon, irsa_role
 from config.addons_storage import EfsConfig
 
 NFS_PORT = 2049
@@ -24,7 +24,7 @@ NFS_PORT = 2049
 
 @dataclass
 class EfsArgs:
-    common: StorageAddonArgs
+    common: AddonArgs
     config: EfsConfig
     vpc_id: pulumi.Input[str]
     cluster_security_group_id: pulumi.Input[str]

@@ -37,7 +37,7 @@ import pulumi_kubernetes as k8s
 
 from components import iam_documents
 from components.addons.fargate_profile import AddonFargateProfileArgs, Selector, addon_fargate_profile
-from components.aws_context import AwsContext
+from components.addons.storage_common import AddonArgs
 from components.karpenter_release import RELEASE_POLICY
 from components.naming import (
     IAM_POLICY_NAME_PREFIX_MAX,
@@ -319,19 +319,10 @@ def controller_values(
 
 @dataclass
 class LoadBalancerControllerArgs:
-    cluster_name: str
-    cluster: pulumi.Input[str]
-    aws: AwsContext
+    common: AddonArgs
+    """The cluster facts; its `after_profile` is the Fargate profile created before this add-on's."""
     vpc_id: pulumi.Input[str]
-    oidc_provider_arn: pulumi.Input[str]
-    oidc_issuer: pulumi.Input[str]
-    pod_execution_role_arn: pulumi.Input[str]
-    private_subnet_ids: pulumi.Input[list[str]]
-    fargate_after: pulumi.Resource
-    """The Fargate profile created before this add-on's (EKS creates one profile at a time)."""
     config: LoadBalancerControllerConfig
-    path: str = "/"
-    permissions_boundary_arn: str | None = None
     wait_for: Sequence[pulumi.Resource] = ()
     """Anything else the controller needs first (storage classes, when the lead orders the add-ons)."""
 
@@ -350,13 +341,13 @@ class LoadBalancerController(pulumi.ComponentResource):
     ) -> None:
         super().__init__("karpenter-eks:addons:LoadBalancerController", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        cfg = args.config
+        c, cfg = args.common, args.config
         role = aws.iam.Role(
             f"{name}-role",
-            name_prefix=role_name_prefix(args.cluster_name),
-            path=args.path,
-            permissions_boundary=args.permissions_boundary_arn,
-            assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
+            name_prefix=role_name_prefix(c.cluster_name),
+            path=c.path,
+            permissions_boundary=c.permissions_boundary_arn,
+            assume_role_policy=pulumi.Output.all(c.oidc_provider_arn, c.oidc_issuer).apply(
                 lambda v: json.dumps(
                     iam_documents.controller_trust_policy(
                         oidc_provider_arn=v[0],
@@ -366,21 +357,21 @@ class LoadBalancerController(pulumi.ComponentResource):
                     )
                 )
             ),
-            description=f"AWS Load Balancer Controller of EKS cluster {args.cluster_name} (IRSA)",
+            description=f"AWS Load Balancer Controller of EKS cluster {c.cluster_name} (IRSA)",
             opts=child,
         )
         policy = aws.iam.Policy(
             f"{name}-policy",
-            name_prefix=policy_name_prefix(args.cluster_name),
-            path=args.path,
-            policy=args.aws.partition.apply(lambda p: json.dumps(iam_policy(p))),
-            description=f"AWS Load Balancer Controller permissions (upstream's) for {args.cluster_name}",
+            name_prefix=policy_name_prefix(c.cluster_name),
+            path=c.path,
+            policy=c.aws.partition.apply(lambda p: json.dumps(iam_policy(p))),
+            description=f"AWS Load Balancer Controller permissions (upstream's) for {c.cluster_name}",
             opts=child,
         )
         attachment = aws.iam.RolePolicyAttachment(
             # Per path generation: a new role gets its attachment before the old one's goes (see
             # attachment_generation).
-            f"{name}-policy-{attachment_generation(args.path)}",
+            f"{name}-policy-{attachment_generation(c.path)}",
             role=role.name,
             policy_arn=policy.arn,
             opts=child,
@@ -388,11 +379,11 @@ class LoadBalancerController(pulumi.ComponentResource):
         self.profile = addon_fargate_profile(
             f"{name}-profile",
             AddonFargateProfileArgs(
-                cluster=args.cluster,
-                pod_execution_role_arn=args.pod_execution_role_arn,
-                subnet_ids=args.private_subnet_ids,
+                cluster=c.cluster,
+                pod_execution_role_arn=c.pod_execution_role_arn,
+                subnet_ids=c.private_subnet_ids,
                 selectors=FARGATE_SELECTORS,
-                after=args.fargate_after,
+                after=c.after_profile,
             ),
             parent=self,
         )
@@ -402,8 +393,8 @@ class LoadBalancerController(pulumi.ComponentResource):
         ]
         values = pulumi.Output.all(role.arn, args.vpc_id).apply(
             lambda v: controller_values(
-                cluster_name=args.cluster_name,
-                region=args.aws.region,
+                cluster_name=c.cluster_name,
+                region=c.aws.region,
                 vpc_id=v[1],
                 role_arn=v[0],
                 replicas=cfg.replicas,

@@ -16,14 +16,14 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.addons import storage_documents as docs
-from components.addons.storage_common import StorageAddonArgs, controller_profile, customer_policy, eks_addon
+from components.addons.storage_common import AddonArgs, controller_profile, customer_policy, eks_addon
 from components.naming import IAM_ROLE_NAME_PREFIX_MAX, bounded_prefix
 from config.addons_storage import S3Config
 
 
 @dataclass
 class S3Args:
-    addon: StorageAddonArgs
+    addon: AddonArgs
     config: S3Config
 
 

@@ -22,8 +22,8 @@ from components.naming import (
 
 
 @dataclass
-class StorageAddonArgs:
-    """The cluster facts every storage add-on needs."""
+class AddonArgs:
+    """The cluster facts every add-on needs (storage, load balancer controller)."""
 
     cluster_name: str
     cluster: pulumi.Input[str]
@@ -42,7 +42,7 @@ class StorageAddonArgs:
 def irsa_role(
     name: str,
     role_name: str,
-    args: StorageAddonArgs,
+    args: AddonArgs,
     service_accounts: list[str],
     managed_policy: str | None,
     inline: dict[str, pulumi.Input[str]],
@@ -89,7 +89,7 @@ def irsa_role(
 def customer_policy(
     name: str,
     role_name: str,
-    args: StorageAddonArgs,
+    args: AddonArgs,
     role: aws.iam.Role,
     document: pulumi.Input[str],
     parent: pulumi.Resource,
@@ -112,7 +112,7 @@ def customer_policy(
 
 
 def controller_profile(
-    name: str, args: StorageAddonArgs, workload: docs.Workload, parent: pulumi.Resource
+    name: str, args: AddonArgs, workload: docs.Workload, parent: pulumi.Resource
 ) -> aws.eks.FargateProfile:
     """The add-on's own Fargate profile: only its controller's pods (fixed selector)."""
     return addon_fargate_profile(
@@ -130,7 +130,7 @@ def controller_profile(
 
 def eks_addon(
     name: str,
-    args: StorageAddonArgs,
+    args: AddonArgs,
     addon_name: str,
     version: str | None,
     configuration: dict[str, Any] | None,

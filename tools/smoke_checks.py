@@ -28,7 +28,8 @@ import secrets
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -537,13 +538,25 @@ def _read_back(
     return None if wait_for(probe, opts, clock, deadline) else last[0]
 
 
+@contextmanager
+def checking(result: CheckResult, cleanup: Cleanup) -> Iterator[None]:
+    """Around a check's body: a SmokeError becomes one of its problems, and what it created is deleted
+    whatever happened (failure, timeout, Ctrl-C), in reverse order."""
+    try:
+        yield
+    except SmokeError as exc:
+        result.problems.append(str(exc))
+    finally:
+        result.cleanup_problems += cleanup.run()
+
+
 def check_gp3(kubectl: Runner, opts: CheckOptions, clock: Clock, log: Callable[[str], None]) -> CheckResult:
     """A gp3 claim (WaitForFirstConsumer) bound by a pod on a Karpenter node, written and read."""
     result = CheckResult("gp3")
     namespace, claim, pod = f"smoke-gp3-{opts.token}", "smoke-gp3", "smoke-gp3"
     deadline = clock.now() + opts.timeout
     cleanup = Cleanup(kubectl, log)
-    try:
+    with checking(result, cleanup):
         log(f"[gp3] claim of class {opts.gp3_class} and a pod on a Karpenter node, in {namespace}")
         cleanup.apply(namespace_manifest(namespace, "gp3"), wait=300)
         cleanup.apply(claim_manifest(claim, namespace, opts.gp3_class, "ReadWriteOnce", "gp3"))
@@ -562,12 +575,7 @@ def check_gp3(kubectl: Runner, opts: CheckOptions, clock: Clock, log: Callable[[
             result.problems.append(
                 f"{MOUNT}/smoke does not hold what was written ({opts.token}): {read or 'empty'}"
             )
-        return result
-    except SmokeError as exc:
-        result.problems.append(str(exc))
-        return result
-    finally:
-        result.cleanup_problems += cleanup.run()
+    return result
 
 
 def check_efs(kubectl: Runner, opts: CheckOptions, clock: Clock, log: Callable[[str], None]) -> CheckResult:
@@ -578,7 +586,7 @@ def check_efs(kubectl: Runner, opts: CheckOptions, clock: Clock, log: Callable[[
     path = f"{MOUNT}/smoke-{opts.token}"
     deadline = clock.now() + opts.timeout
     cleanup = Cleanup(kubectl, log)
-    try:
+    with checking(result, cleanup):
         log(f"[efs] ReadWriteMany claim of class {opts.efs_class} shared by two pods, in {namespace}")
         cleanup.apply(namespace_manifest(namespace, "efs"), wait=300)
         cleanup.apply(claim_manifest(claim, namespace, opts.efs_class, "ReadWriteMany", "efs"))
@@ -615,12 +623,7 @@ def check_efs(kubectl: Runner, opts: CheckOptions, clock: Clock, log: Callable[[
             result.problems.append(
                 f"{reader} does not read what {writer} wrote to {path} ({opts.token}): {read or 'empty'}"
             )
-        return result
-    except SmokeError as exc:
-        result.problems.append(str(exc))
-        return result
-    finally:
-        result.cleanup_problems += cleanup.run()
+    return result
 
 
 def check_s3(kubectl: Runner, opts: CheckOptions, clock: Clock, log: Callable[[str], None]) -> CheckResult:
@@ -636,7 +639,7 @@ def check_s3(kubectl: Runner, opts: CheckOptions, clock: Clock, log: Callable[[s
     path = f"{MOUNT}/{key}"
     deadline = clock.now() + opts.timeout
     cleanup = Cleanup(kubectl, log)
-    try:
+    with checking(result, cleanup):
         log(f"[s3] pod {pod} mounts claim {claim} in {namespace}, writes and reads {key}")
         claim_doc = _get(kubectl, "pvc", claim, namespace)
         if claim_doc is None:
@@ -670,12 +673,7 @@ def check_s3(kubectl: Runner, opts: CheckOptions, clock: Clock, log: Callable[[s
             result.found.append(f"read {key} back")
         else:
             result.problems.append(f"{key} does not read back as written ({opts.token}): {read or 'empty'}")
-        return result
-    except SmokeError as exc:
-        result.problems.append(str(exc))
-        return result
-    finally:
-        result.cleanup_problems += cleanup.run()
+    return result
 
 
 def check_alb(
@@ -691,7 +689,7 @@ def check_alb(
     namespace = f"smoke-alb-{opts.token}"
     deadline = clock.now() + opts.timeout
     cleanup = Cleanup(kubectl, log)
-    try:
+    with checking(result, cleanup):
         log(
             f"[alb] Ingress of class {opts.ingress_class} ({opts.alb_scheme}, target type ip), in {namespace}"
         )
@@ -732,12 +730,7 @@ def check_alb(
             except SmokeError as exc:
                 result.problems.append(f"  (pods unavailable: {exc})")
             result.problems += [f"  {r}" for r in _events(kubectl, namespace, "Ingress", "smoke-alb")]
-        return result
-    except SmokeError as exc:
-        result.problems.append(str(exc))
-        return result
-    finally:
-        result.cleanup_problems += cleanup.run()
+    return result
 
 
 def parse_checks(text: str) -> list[str]:

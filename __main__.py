@@ -6,29 +6,29 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components import preflight
 from components.addons.ebs import EbsArgs, EbsStorage
 from components.addons.efs import EfsArgs, EfsStorage
 from components.addons.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
 from components.addons.portainer import Portainer, PortainerArgs
 from components.addons.s3 import S3Args, S3Storage
 from components.addons.storage_common import AddonArgs
-from components.admin_access import AdminAccessArgs, AdminAccessEntries
-from components.aws_context import aws_context
-from components.cluster import AdoptArgs, Cluster, ClusterArgs, CreateArgs, subnets_by_zone
-from components.controller_role import ControllerRole, ControllerRoleArgs
-from components.fargate import Fargate, FargateArgs
-from components.interruption_queue import InterruptionQueue, InterruptionQueueArgs
-from components.karpenter_release import CHART_REPOSITORY, KarpenterRelease, KarpenterReleaseArgs
-from components.naming import STACK_TAG
-from components.network import Network, NetworkArgs
-from components.node_identity import NodeIdentity, NodeIdentityArgs
-from components.node_pools import NodePools, NodePoolsArgs
-from config.account import check_account, with_account_problems
+from components.blocks.aws_context import aws_context
+from components.blocks.naming import STACK_TAG
+from components.cluster.admin_access import AdminAccessArgs, AdminAccessEntries
+from components.cluster.cluster import AdoptArgs, Cluster, ClusterArgs, CreateArgs, subnets_by_zone
+from components.cluster.fargate import Fargate, FargateArgs
+from components.cluster.network import Network, NetworkArgs
+from components.karpenter.controller_role import ControllerRole, ControllerRoleArgs
+from components.karpenter.interruption_queue import InterruptionQueue, InterruptionQueueArgs
+from components.karpenter.node_identity import NodeIdentity, NodeIdentityArgs
+from components.karpenter.node_pools import NodePools, NodePoolsArgs
+from components.karpenter.release import CHART_REPOSITORY, KarpenterRelease, KarpenterReleaseArgs
 from config.addons import demote_gp2, minimum_kubernetes_versions
 from config.base import ConfigError
 from config.load import load_stack_config
 from config.models import helm_value_warnings
+from preflight import checks as preflight
+from preflight.account import check_account, with_account_problems
 
 try:
     cfg = load_stack_config()

@@ -1,7 +1,7 @@
 """The stack config: one pydantic model per section, `StackConfig` at the root.
 
 These models are the reference documentation of every key (README's config reference is generated from
-them by `python -m tools.config_reference`). Defaults live here and nowhere else.
+them by `python -m tools.generate.config_reference`). Defaults live here and nowhere else.
 """
 
 from __future__ import annotations
@@ -374,7 +374,8 @@ CHART_VALUES_DIR = Path(__file__).resolve().parent / "chart_values"
 @functools.cache
 def chart_value_paths(version: str) -> tuple[frozenset[str], frozenset[str]] | None:
     """(every value path, the paths that take free keys) of the `karpenter` chart `version`, from the
-    file tools/chart_values.py derives from the chart's values.yaml; None when the project has none."""
+    file tools/generate/chart_values.py derives from the chart's values.yaml; None when the project
+    has none."""
     path = CHART_VALUES_DIR / f"karpenter-{version}.json"
     if not path.exists():
         return None

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tools.mocks import ROOT, Plan, World, flatten_config, run_program
-from tools.synth import synth, world_for
+from harness.mocks import ROOT, Plan, World, flatten_config, run_program
+from harness.synth import synth, world_for
 
 PROJECT = "karpenter-eks"
 SHARED = ROOT.parent / "shared" / "karpenter" / "1.14.1"

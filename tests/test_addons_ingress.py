@@ -14,11 +14,11 @@ from components.addons import load_balancer_controller as lbc
 from components.addons import portainer
 from config.addons_ingress import PortainerConfig, PortainerIngressConfig
 from config.base import ConfigError
+from harness.mocks import ACCOUNT_ID, ROOT, Plan, RecordedResource, World, _hex, flatten_config, run_program
+from harness.synth import world_for
 from tests.conftest import PROJECT, render, stack_values
 from tests.test_karpenter_release import missing_from_chart
 from tests.test_ordering import destroy_order
-from tools.mocks import ACCOUNT_ID, ROOT, Plan, RecordedResource, World, _hex, flatten_config, run_program
-from tools.synth import world_for
 
 SHARED = ROOT.parent / "shared"
 LBC_SHARED = SHARED / "aws-load-balancer-controller" / "v3.5.0"

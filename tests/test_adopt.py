@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pulumi import RunError
 
+from harness.mocks import Plan, World
 from tests.conftest import render, stack_values
-from tools.mocks import Plan, World
 
 
 def adopt_values(**existing: Any) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """A catalogue of ordinary changes to the dev and prod stacks, and what each does to a running environment.
 
 Each case renders the stack's committed config (once per session) and the changed config under the mocks,
-diffs the two plans with tools/diff.py and the replacement rules of ../shared/pulumi-replacements, and
+diffs the two plans with harness/diff.py and the replacement rules of ../shared/pulumi-replacements, and
 asserts exactly what is created, replaced and deleted, and which updates disrupt running nodes or pods.
 
 The expectations are data (CATALOGUE below): when the program changes how a change lands (a resource
@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 
 from config.base import ConfigError
+from harness.diff import Change, Diff, Rules, RulesMissing, diff_plans, prior_inputs, to_markdown
+from harness.mocks import flatten_config, run_program
+from harness.synth import synth, world_for
 from tests.conftest import PROJECT, stack_values
-from tools.diff import Change, Diff, Rules, RulesMissing, diff_plans, prior_inputs, to_markdown
-from tools.mocks import flatten_config, run_program
-from tools.synth import synth, world_for
 
 Values = dict[str, Any]
 
@@ -373,7 +373,7 @@ def test_what_each_change_creates_replaces_and_deletes(name: str, rules: Rules) 
 
 
 def breaks_environment(change: Change) -> bool:
-    """The safety rule's own list (independent of tools/diff.py's consequence table): replacing or
+    """The safety rule's own list (independent of harness/diff.py's consequence table): replacing or
     deleting one of these breaks a running Karpenter environment."""
     if change.op not in ("replace", "delete"):
         return False

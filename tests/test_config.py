@@ -12,8 +12,8 @@ import yaml
 
 from config.base import ConfigError
 from config.load import misplaced_keys, parse_stack_config, raw_stack_config
+from harness.mocks import ROOT
 from tests.conftest import PROJECT, Mutator, render, stack_values
-from tools.mocks import ROOT
 
 
 def _set(path: str, value: Any) -> Mutator:
@@ -214,9 +214,9 @@ def test_committed_stacks_are_valid(stack: str) -> None:
 
 
 def synth_cli(config_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    """`python -m tools.synth` on the stack `bad` of `config_dir`, as a user runs it."""
+    """`python -m harness.synth` on the stack `bad` of `config_dir`, as a user runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "tools.synth", "--stack", "bad", "--config-dir", str(config_dir), *extra],
+        [sys.executable, "-m", "harness.synth", "--stack", "bad", "--config-dir", str(config_dir), *extra],
         cwd=ROOT,
         capture_output=True,
         text=True,

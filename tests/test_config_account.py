@@ -10,18 +10,18 @@ from typing import Any
 import pytest
 import yaml
 
-from config.account import (
+from config.base import ConfigError
+from config.load import misplaced_keys, parse_stack_config, raw_stack_config
+from harness.mocks import CATALOGUE, World, offered_types
+from harness.synth import tree
+from preflight.account import (
     SPOT_DIVERSITY_WARNING,
     AccountAnswers,
     PoolQuery,
     account_report,
 )
-from config.base import ConfigError
-from config.load import misplaced_keys, parse_stack_config, raw_stack_config
 from tests.conftest import PROJECT, render, shared_file, stack_values
-from tools import chart_values
-from tools.mocks import CATALOGUE, World, offered_types
-from tools.synth import tree
+from tools.generate import chart_values
 
 ARM = frozenset({"arm64"})
 X86 = frozenset({"amd64"})
@@ -119,7 +119,7 @@ def test_categories_count_the_families_of_their_generation() -> None:
     assert none.problems[0].startswith("nodePools[0].categories: no arm64 instance type of the categories r")
 
 
-# --- the program, under the mocks (answers from tools/catalogue) ----------------------------------
+# --- the program, under the mocks (answers from harness/catalogue) ----------------------------------
 
 
 def _refused(values: dict[str, Any], world: World | None = None) -> ConfigError:
@@ -238,7 +238,7 @@ def test_the_committed_chart_value_paths_are_what_the_chart_says() -> None:
     reference = yaml.safe_load(shared_file("chart-values.yaml").read_text())
     committed = (chart_values.OUT / "karpenter-1.14.1.json").read_text()
     assert committed == chart_values.render(chart_values.derive(reference, "1.14.1")), (
-        "stale: venv/bin/python -m tools.chart_values --write"
+        "stale: venv/bin/python -m tools.generate.chart_values --write"
     )
     doc = json.loads(committed)
     assert {"settings.featureGates", "podAnnotations", "nodeSelector", "tolerations"} <= set(doc["free"])

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from components.node_pool_manifests import SPREAD_PREFIX, node_class_manifest, node_pool_manifests
+from components.documents.node_pools import SPREAD_PREFIX, node_class_manifest, node_pool_manifests
 from config.base import ConfigError
 from config.load import parse_stack_config
 from tests.conftest import render, shared_file, stack_values
-from tests.crd_validation import check_against_crd
+from tests.support.crd_validation import check_against_crd
 
 DELETE = object()
 """A change that removes the key."""

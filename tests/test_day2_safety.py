@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from pulumi import RunError
 
+from harness.mocks import ROOT, Plan, RecordedResource, World, flatten_config
+from harness.synth import world_for
 from tests.conftest import PROJECT, render, stack_values
-from tools.mocks import ROOT, Plan, RecordedResource, World, flatten_config
-from tools.synth import world_for
 
 REPLACEMENTS = ROOT.parent / "shared" / "pulumi-replacements" / "replacements.json"
 

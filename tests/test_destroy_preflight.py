@@ -1,4 +1,4 @@
-"""tools/destroy_preflight.py against recorded `kubectl get -o json` output (tests/fixtures/
+"""ops/destroy_preflight.py against recorded `kubectl get -o json` output (tests/fixtures/
 destroy_preflight/): a healthy
 cluster, and one where a destroy would hang, fail or leave things behind."""
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tools import destroy_preflight as preflight
-from tools.destroy_preflight import QUERIES, Finding, findings, selector_matches
+from ops import destroy_preflight as preflight
+from ops.destroy_preflight import QUERIES, Finding, findings, selector_matches
 
 FIXTURES = Path(__file__).parent / "fixtures" / "destroy_preflight"
 

@@ -1,4 +1,4 @@
-"""tools/diff.py: the engine's rules on small synthetic plans, its use of ../shared/pulumi-replacements, the
+"""harness/diff.py: the engine's rules on small synthetic plans, its use of ../shared/pulumi-replacements, the
 lifecycle options plan.json records, and the command line (git base, absent rules)."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tools import diff as diff_tool
-from tools.diff import (
+from harness import diff as diff_tool
+from harness.diff import (
     DiffError,
     Rules,
     RulesMissing,
@@ -21,7 +21,7 @@ from tools.diff import (
     render_ref,
     to_markdown,
 )
-from tools.mocks import ROOT, Plan
+from harness.mocks import ROOT, Plan
 
 STACK = "urn:pulumi:dev::p::pulumi:pulumi:Stack::p-dev"
 AWS = "urn:pulumi:dev::p::pulumi:pulumi:Stack$pulumi:providers:aws::aws"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import yaml
 
 from config.models import StackConfig
-from tools.config_reference import section
-from tools.mocks import ROOT
-from tools.snapshots import stacks, stale
+from harness.mocks import ROOT
+from harness.snapshots import stacks, stale
+from tools.generate.config_reference import section
 
 
 def test_snapshots_are_fresh() -> None:
@@ -22,7 +22,7 @@ def test_snapshots_are_fresh() -> None:
 def test_readme_config_reference_is_generated_from_the_models() -> None:
     readme = (ROOT / "README.md").read_text()
     assert section() in readme, (
-        "README's config reference is stale: venv/bin/python -m tools.config_reference --write"
+        "README's config reference is stale: venv/bin/python -m tools.generate.config_reference --write"
     )
 
 

@@ -14,7 +14,7 @@ import yaml
 from policy_sentry.querying.actions import get_privilege_info
 from policy_sentry.querying.all import get_all_actions, get_all_service_prefixes
 
-from components import iam_documents as docs
+from components.documents import iam as docs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = REPO_ROOT.parent / "shared" / "karpenter" / "1.14.1"

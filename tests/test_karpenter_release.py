@@ -7,11 +7,11 @@ from typing import Any
 
 import yaml
 
-from components.fargate import extra_selectors, fargate_selectors
-from components.karpenter_release import controller_values, deep_merge
+from components.cluster.fargate import extra_selectors, fargate_selectors
+from components.karpenter.release import controller_values, deep_merge
 from config.models import KarpenterConfig
+from harness.mocks import Plan
 from tests.conftest import shared_file
-from tools.mocks import Plan
 
 
 def key_paths(values: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

@@ -1,6 +1,6 @@
 """Every built-in Kubernetes object the stacks render (Namespace, StorageClass and its patch,
 PersistentVolume, PersistentVolumeClaim, Secret, Ingress) validated strictly against the official schema
-of its kind for the cluster's Kubernetes version (tests/kubernetes_validation.py says how); the mocks
+of its kind for the cluster's Kubernetes version (tests/support/kubernetes_validation.py says how); the mocks
 accept anything.
 Karpenter's NodePool/EC2NodeClass are custom resources, validated against their CRDs elsewhere."""
 
@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from config.models import ClusterConfig
-from tests.kubernetes_validation import (
+from harness.mocks import ROOT, SECRET, Plan, load_stack_file
+from harness.synth import kubernetes_objects, world_for
+from tests.support.kubernetes_validation import (
     CRD_GROUPS,
     builtin_objects,
     schema_version,
@@ -21,8 +23,6 @@ from tests.kubernetes_validation import (
     validate_object,
     validate_plan,
 )
-from tools.mocks import ROOT, SECRET, Plan, load_stack_file
-from tools.synth import kubernetes_objects, world_for
 
 STACKS = {"dev": ROOT, "prod": ROOT, "everything": ROOT / "tests" / "stacks"}
 
@@ -48,7 +48,7 @@ def plans(dev_plan: Plan, prod_plan: Plan, everything_plan: Plan) -> dict[str, P
 
 def test_the_package_ships_the_schemas_of_the_stacks_versions() -> None:
     assert cluster_version("dev") == cluster_version("everything") == "1.34"
-    assert cluster_version("prod") == "1.33"  # the adopted cluster of the fake account (tools/mocks.py)
+    assert cluster_version("prod") == "1.33"  # the adopted cluster of the fake account (harness/mocks.py)
     assert (1, 34) in shipped_versions() and (1, 33) in shipped_versions()
     assert schema_version("1.34") == "1.34" and schema_version("1.33") == "1.33"
     # A version between two shipped ones takes the older schemas; one newer than all is refused.
@@ -93,8 +93,8 @@ def test_each_kind_the_program_renders_is_validated(plans: dict[str, Plan]) -> N
 def test_every_manifest_synth_writes_is_validated_here_or_against_a_crd(
     stack: str, plans: dict[str, Plan]
 ) -> None:
-    """tools/synth.py writes one manifest per Kubernetes object: each is a built-in object validated here,
-    or a custom resource of a group whose CRDs tests/crd_validation.py checks; none escapes both."""
+    """harness/synth.py writes one manifest per Kubernetes object: each is a built-in object validated here,
+    or a custom resource of a group whose CRDs tests/support/crd_validation.py checks; none escapes both."""
     plan = plans[stack]
     docs = [d for f, d in kubernetes_objects(plan).items() if not f.startswith(("helm-", "addon-"))]
     builtin = [r.inputs for r in builtin_objects(plan)]

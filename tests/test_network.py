@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.network import subnet_plan
+from components.cluster.network import subnet_plan
 from tests.conftest import render, stack_values
 
 
@@ -32,7 +32,7 @@ def test_all_subnets_are_disjoint() -> None:
 def test_a_duplicate_logical_name_fails_offline_as_it_would_at_pulumi_up(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import components.admin_access as admin_access
+    import components.cluster.admin_access as admin_access
 
     # Every admin's access entry would get the same logical name: the engine would refuse the stack.
     monkeypatch.setattr(admin_access, "principal_key", lambda arn: "same")

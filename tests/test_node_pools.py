@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from components.node_pool_manifests import (
+from components.documents.node_pools import (
     SPREAD_PREFIX,
     node_class_manifest,
     node_pool_manifests,
@@ -27,7 +27,7 @@ from config.nodepools import (
     label_key_problem,
 )
 from tests.conftest import stack_values
-from tests.crd_validation import (
+from tests.support.crd_validation import (
     SUPPORTED_CEL_FUNCTIONS,
     cel_functions_used,
     check_against_crd,

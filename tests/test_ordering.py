@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.mocks import Plan, RecordedResource
 from tests.conftest import stack_values
-from tools.mocks import Plan, RecordedResource
 
 
 def destroy_order(plan: Plan) -> list[str]:
@@ -182,7 +182,7 @@ def test_kubernetes_objects_wait_for_admin_access_entries(prod_plan: Plan) -> No
 
 def test_karpenter_objects_get_time_to_drain_on_delete(dev_plan: Plan) -> None:
     # The timeout is a resource option, not an input: check it where the program sets it.
-    from components import node_pools
+    from components.karpenter import node_pools
 
     source = Path(node_pools.__file__).read_text()
     assert source.count('custom_timeouts=pulumi.CustomTimeouts(delete="45m")') == 2

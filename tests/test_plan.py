@@ -6,8 +6,8 @@ import json
 import re
 from pathlib import Path
 
-from tools.mocks import Plan
-from tools.synth import main as synth_main
+from harness.mocks import Plan
+from harness.synth import main as synth_main
 
 RESOURCE_KEYS = {
     "urn",

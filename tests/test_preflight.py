@@ -3,14 +3,14 @@ registry login a chart repository needs."""
 
 from __future__ import annotations
 
-from components.preflight import (
+from config.models import AdminAccess
+from preflight.checks import (
     FoundRole,
     caller_admin_conflicts,
     caller_principal,
     chart_credentials_source,
     foreign_karpenter,
 )
-from config.models import AdminAccess
 
 
 def test_caller_principal() -> None:

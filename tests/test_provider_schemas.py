@@ -4,7 +4,7 @@ pinned providers' schemas (pulumi-aws 7.51.1, pulumi-kubernetes 4.34.2, pulumi-e
 accept anything, so this is what catches a misspelt argument, a missing required input or a bad enum
 value before `pulumi up` does.
 How schemas are found (shared files first, the pinned SDK's rebuild for tokens they do not detail) and how
-nulls count: tests/provider_schema.py.
+nulls count: tests/support/provider_schema.py.
 
 Which resources, and how:
 - custom resources of aws, kubernetes and eks: type token in the schema; inputs against `inputProperties`,
@@ -17,7 +17,7 @@ Which resources, and how:
 - Kubernetes custom resources (Karpenter's NodePool, EC2NodeClass): no provider schema has them (the shared
   files list them under `notInSchema`); their schema is the CRD, so the token must name a served version and
   kind of a pinned Karpenter CRD, and the whole object (metadata included) is validated against that CRD
-  (tests/crd_validation.py: structure, enums, patterns and CEL rules);
+  (tests/support/crd_validation.py: structure, enums, patterns and CEL rules);
 - the program's own components (`karpenter-eks:*`) and the stack: no provider sees them; skipped.
 """
 
@@ -30,11 +30,11 @@ from typing import Any
 
 import pytest
 
-from tests import provider_schema as ps
+from harness.mocks import ROOT, Plan, RecordedResource, run_program
+from harness.synth import synth
 from tests.conftest import render, stack_values
-from tests.crd_validation import load_crd, validate_against_crd
-from tools.mocks import ROOT, Plan, RecordedResource, run_program
-from tools.synth import synth
+from tests.support import provider_schema as ps
+from tests.support.crd_validation import load_crd, validate_against_crd
 
 CRDS = ROOT.parent / "shared" / "karpenter" / "1.14.1" / "crds"
 
@@ -164,7 +164,8 @@ def test_every_data_source_call_matches_its_schema(plans: dict[str, Plan]) -> No
                 )
                 continue
             checker = ps.Checker(schema.types)
-            # Which aws arguments are required is unknown (tests/provider_schema.py): names and types only.
+            # Which aws arguments are required is unknown (tests/support/provider_schema.py): names and types
+            # only.
             checker.check_object(args, schema.spec["properties"], schema.spec.get("required", []), "")
             problems += [f"{stack} {token}: {p}" for p in checker.problems]
     assert not problems, "\n".join(problems)

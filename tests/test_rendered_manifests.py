@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.mocks import Plan
+from harness.synth import kubernetes_objects
 from tests.conftest import render, shared_file
-from tests.crd_validation import check_against_crd
-from tools.mocks import Plan
-from tools.synth import kubernetes_objects
+from tests.support.crd_validation import check_against_crd
 
 CRD_OF = {
     "NodePool": "crds/karpenter.sh_nodepools.yaml",
@@ -73,7 +73,7 @@ def test_a_gpu_pool_gets_its_own_node_class(dev_values: dict[str, Any]) -> None:
             "name": "gpu",
             "architecture": "amd64",
             "gpu": "nvidia",
-            "families": ["g5", "g4dn"],  # the GPU families offered in eu-west-1 (tools/catalogue)
+            "families": ["g5", "g4dn"],  # the GPU families offered in eu-west-1 (harness/catalogue)
             "weight": 10,
             "spotRatio": 0,
             "limits": {"cpu": 64, "memory": "512Gi"},

@@ -1,4 +1,4 @@
-"""tools/smoke.py without a cluster: the Deployment it applies, the report it makes of `kubectl get -o json`
+"""ops/smoke.py without a cluster: the Deployment it applies, the report it makes of `kubectl get -o json`
 output, and its whole run against a fake kubectl."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tools import smoke
+from ops import smoke
 
 
 def node(name: str, labels: dict[str, str]) -> dict[str, Any]:
@@ -202,7 +202,7 @@ def test_spread_constraints_file(tmp_path: Path) -> None:
 
 def test_the_stack_outputs_feed_the_smoke_test(dev_plan: Any, tmp_path: Path) -> None:
     """`pulumi stack output spreadConstraints --json` works as --spread-constraints, and --pool allows
-    exactly the NodePools the stack creates for that pool. (`dev_plan` is conftest's tools.mocks.Plan.)"""
+    exactly the NodePools the stack creates for that pool. (`dev_plan` is conftest's harness.mocks.Plan.)"""
     outputs: dict[str, Any] = dev_plan.outputs
     spread_file = tmp_path / "spread.json"
     spread_file.write_text(json.dumps(outputs["spreadConstraints"]))

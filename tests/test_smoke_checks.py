@@ -1,4 +1,4 @@
-"""tools/smoke_checks.py without a cluster: the objects each add-on check creates, and each check's
+"""ops/smoke_checks.py without a cluster: the objects each add-on check creates, and each check's
 whole run (success, failure, cleanup) against a fake kubectl answering with recorded `kubectl -o json`
 output, and a fake clock."""
 
@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from tools import smoke, smoke_checks
-from tools.smoke import SmokeError
-from tools.smoke_checks import CheckOptions, Clock
+from ops import smoke, smoke_checks
+from ops.smoke import SmokeError
+from ops.smoke_checks import CheckOptions, Clock
 
 TOKEN = "5f3a9c1e"
 
@@ -633,7 +633,7 @@ def test_alb_answering_something_else_fails_with_the_pods_reasons() -> None:
     assert k.deletes()[0] == "ingress/smoke-alb"
 
 
-# --- through python -m tools.smoke ---------------------------------------------------------------------
+# --- through python -m ops.smoke ---------------------------------------------------------------------
 
 
 def test_check_arguments(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""tools/timing.py: the schedule on small synthetic plans (exact numbers), and on the dev stack."""
+"""harness/timing.py: the schedule on small synthetic plans (exact numbers), and on the dev stack."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from tools import timing
-from tools.mocks import ROOT, Plan, RecordedResource
-from tools.snapshots import stacks
-from tools.timing import Estimate
+from harness import timing
+from harness.mocks import ROOT, Plan, RecordedResource
+from harness.snapshots import stacks
+from harness.timing import Estimate
 
 P = "urn:pulumi:t::p::"
 
@@ -247,7 +247,7 @@ def test_durations_table_has_a_basis_for_every_entry() -> None:
 def test_readme_timing_block_is_current() -> None:
     readme = (ROOT / "README.md").read_text()
     assert timing.readme_section() in readme, (
-        "README's timing block is stale: venv/bin/python -m tools.timing --write-readme"
+        "README's timing block is stale: venv/bin/python -m harness.timing --write-readme"
     )
 
 

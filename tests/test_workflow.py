@@ -158,7 +158,7 @@ def test_every_previewed_stack_gives_its_preview_role_cluster_access(workflow: d
     the preview passes with no Kubernetes diff. The role each stack is previewed with must be in that
     stack's cluster.adminAccess, cluster-wide with AmazonEKSClusterAdminPolicy (dry runs are authorised
     like writes)."""
-    from tools.preview_role import problems
+    from tools.ci.preview_role import problems
 
     matrix = workflow["jobs"]["preview"]["strategy"]["matrix"]["include"]
     for entry in matrix:
@@ -174,7 +174,7 @@ def test_preview_fails_when_the_cluster_is_unreachable(workflow: dict[str, Any])
     # With refresh, pulumi-kubernetes reads each object and fails on an unreachable cluster
     # (provider.go Read: "failed to read resource state due to unreachable cluster").
     assert pulumi["with"]["refresh"] is True
-    check = job["steps"][step_index(job, lambda s: "tools.preview_role" in str(s.get("run", "")))]
+    check = job["steps"][step_index(job, lambda s: "tools.ci.preview_role" in str(s.get("run", "")))]
     assert check["env"] == {"ROLE_ARN": "${{ matrix.role-arn }}", "STACK": "${{ matrix.stack }}"}
     entry = step_index(job, lambda s: "describe-access-entry" in str(s.get("run", "")))
     creds = step_index(

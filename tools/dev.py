@@ -1,11 +1,23 @@
 #!/usr/bin/env python3
-"""Set-up and entry points that need nothing but Python 3.11+ on the machine.
+"""Every command of the project, for operators and developers. Needs nothing but Python 3.11+.
 
+Offline (no AWS account, no cluster):
     python3 tools/dev.py synth [--stack dev] [--out build/dev]   render a stack offline
-    python3 tools/dev.py test                                    ruff, mypy, actionlint, pytest
-    python3 tools/dev.py snapshots                               refresh snapshots/<stack>/
     python3 tools/dev.py diff --stack dev [--base GITREF]        what a change creates, replaces, deletes
     python3 tools/dev.py timing [--stack dev] [--addons all]     modelled `pulumi up` critical path
+
+Against a live cluster (operator tools, kubectl on PATH or --kubectl):
+    python3 tools/dev.py smoke --kubeconfig FILE [...]           prove Karpenter launches nodes
+    python3 tools/dev.py destroy-preflight --kubeconfig FILE     what blocks or orphans on `pulumi destroy`
+
+Developing this repository:
+    python3 tools/dev.py test                                    ruff, mypy, actionlint, pytest (what CI runs)
+    python3 tools/dev.py snapshots [--check]                     refresh snapshots/<stack>/
+    python3 tools/dev.py config-reference [--write]              the README's generated config reference
+    python3 tools/dev.py chart-values [--write]                  config/chart_values/ from ../shared
+    python3 tools/dev.py ec2-catalogue MOTO_WHEEL                harness/catalogue/ from moto's data
+    python3 tools/dev.py preview-role --stack dev --role-arn ARN CI: is the preview role in adminAccess?
+    python3 tools/dev.py benchmark [--runs 5]                    median and spread: tests, a dev render
 
 Each command first creates ./venv (the virtualenv Pulumi.yaml names, so `pulumi up` uses the same one)
 and installs the pinned requirements when they changed. Standard library only: it runs before the venv.
@@ -70,31 +82,45 @@ def ensure_node_tools() -> bool:
     return True
 
 
+# command -> the module it runs with the venv's python (`python -m MODULE ARGS`).
+MODULES = {
+    "synth": "harness.synth",
+    "diff": "harness.diff",
+    "snapshots": "harness.snapshots",
+    "timing": "harness.timing",
+    "smoke": "ops.smoke",
+    "destroy-preflight": "ops.destroy_preflight",
+    "config-reference": "tools.generate.config_reference",
+    "chart-values": "tools.generate.chart_values",
+    "ec2-catalogue": "tools.generate.ec2_catalogue",
+    "preview-role": "tools.ci.preview_role",
+    "benchmark": "tools.benchmark",
+}
+
+
+def test(rest: list[str]) -> None:
+    if not ensure_node_tools():
+        print("npm not found: the workflow lint test will be skipped", flush=True)
+    run([str(BIN / "ruff"), "check", "."])
+    run([str(BIN / "ruff"), "format", "--check", "."])
+    run([str(BIN / "mypy")])
+    run([str(BIN / "pytest"), *rest])
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] in (["-h"], ["--help"], ["help"]):
         print(__doc__)
         return 0
-    if not argv or argv[0] not in {"synth", "test", "snapshots", "diff", "timing"}:
+    if not argv or (argv[0] != "test" and argv[0] not in MODULES):
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
     ensure_venv()
     try:
-        if command == "synth":
-            run([str(PY), "-m", "tools.synth", *rest])
-        elif command == "diff":
-            run([str(PY), "-m", "tools.diff", *rest])
-        elif command == "snapshots":
-            run([str(PY), "-m", "tools.snapshots", *rest])
-        elif command == "timing":
-            run([str(PY), "-m", "tools.timing", *rest])
+        if command == "test":
+            test(rest)
         else:
-            if not ensure_node_tools():
-                print("npm not found: the workflow lint test will be skipped", flush=True)
-            run([str(BIN / "ruff"), "check", "."])
-            run([str(BIN / "ruff"), "format", "--check", "."])
-            run([str(BIN / "mypy")])
-            run([str(BIN / "pytest"), *rest])
+            run([str(PY), "-m", MODULES[command], *rest])
     except subprocess.CalledProcessError as exc:
         return exc.returncode or 1
     return 0

@@ -15,8 +15,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.addons import storage_documents as docs
 from components.addons.storage_common import AddonArgs, controller_profile, eks_addon, irsa_role
+from components.documents import storage as docs
 from config.addons_storage import EfsConfig
 
 NFS_PORT = 2049

@@ -35,16 +35,16 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components import iam_documents
 from components.addons.fargate_profile import AddonFargateProfileArgs, Selector, addon_fargate_profile
 from components.addons.storage_common import AddonArgs
-from components.karpenter_release import RELEASE_POLICY
-from components.naming import (
+from components.blocks.naming import (
     IAM_POLICY_NAME_PREFIX_MAX,
     IAM_ROLE_NAME_PREFIX_MAX,
     attachment_generation,
     bounded_prefix,
 )
+from components.documents import iam as iam_documents
+from components.karpenter.release import RELEASE_POLICY
 from config.addons_ingress import LoadBalancerControllerConfig
 
 CHART = "aws-load-balancer-controller"

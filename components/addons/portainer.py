@@ -34,7 +34,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.addons.fargate_profile import AddonFargateProfileArgs, Selector, addon_fargate_profile
-from components.karpenter_release import RELEASE_POLICY
+from components.karpenter.release import RELEASE_POLICY
 from config.addons_ingress import PortainerConfig, PortainerIngressConfig
 
 CHART = "portainer"

@@ -15,9 +15,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.addons import storage_documents as docs
 from components.addons.storage_common import AddonArgs, controller_profile, customer_policy, eks_addon
-from components.naming import IAM_ROLE_NAME_PREFIX_MAX, bounded_prefix
+from components.blocks.naming import IAM_ROLE_NAME_PREFIX_MAX, bounded_prefix
+from components.documents import storage as docs
 from config.addons_storage import S3Config
 
 

@@ -10,15 +10,15 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.addons import storage_documents as docs
 from components.addons.fargate_profile import AddonFargateProfileArgs, Selector, addon_fargate_profile
-from components.aws_context import AwsContext
-from components.naming import (
+from components.blocks.aws_context import AwsContext
+from components.blocks.naming import (
     IAM_POLICY_NAME_PREFIX_MAX,
     IAM_ROLE_NAME_PREFIX_MAX,
     attachment_generation,
     bounded_prefix,
 )
+from components.documents import storage as docs
 
 
 @dataclass

@@ -1,0 +1,115 @@
+"""The Karpenter controller's IAM role, assumed through IRSA, with Karpenter's own least-privilege
+managed policies (one per upstream policy, statement for statement). Never a Pod Identity association:
+the controller runs on Fargate, where the Pod Identity agent cannot run."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.blocks.aws_context import AwsContext
+from components.blocks.naming import (
+    IAM_POLICY_NAME_PREFIX_MAX,
+    IAM_ROLE_NAME_PREFIX_MAX,
+    attachment_generation,
+    bounded_prefix,
+)
+from components.documents import iam as iam_documents
+
+
+def controller_role_name_prefix(cluster_name: str) -> str:
+    return bounded_prefix(f"KarpenterController-{cluster_name}", IAM_ROLE_NAME_PREFIX_MAX)
+
+
+def controller_policy_name_prefix(policy: str, cluster_name: str) -> str:
+    """Upstream's `KarpenterController<Policy>Policy-<cluster>`, as a prefix within IAM's limit."""
+    return bounded_prefix(f"KarpenterController{policy}Policy-{cluster_name}", IAM_POLICY_NAME_PREFIX_MAX)
+
+
+@dataclass
+class ControllerRoleArgs:
+    cluster_name: str
+    aws: AwsContext
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_issuer: pulumi.Input[str]
+    namespace: str
+    service_account: str
+    node_role_arn: pulumi.Input[str]
+    queue_arn: pulumi.Input[str]
+    manage_instance_profiles: bool
+    path: str = "/"
+    permissions_boundary_arn: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class ControllerRole(pulumi.ComponentResource):
+    role: aws.iam.Role
+    role_arn: pulumi.Output[str]
+    attachments: list[aws.iam.RolePolicyAttachment]
+
+    def __init__(
+        self, name: str, args: ControllerRoleArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("karpenter-eks:iam:ControllerRole", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
+            lambda v: json.dumps(
+                iam_documents.controller_trust_policy(
+                    oidc_provider_arn=v[0],
+                    oidc_issuer=v[1],
+                    namespace=args.namespace,
+                    service_account=args.service_account,
+                )
+            )
+        )
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            # A prefix: a replacement (a new `iam.path`) creates the new role first; the controller
+            # rolls onto it (its pods carry the role ARN as an annotation) before the old one goes.
+            name_prefix=controller_role_name_prefix(args.cluster_name),
+            path=args.path,
+            tags=args.tags or None,
+            permissions_boundary=args.permissions_boundary_arn,
+            assume_role_policy=trust,
+            description=f"Karpenter controller of EKS cluster {args.cluster_name} (IRSA)",
+            opts=child,
+        )
+        documents = pulumi.Output.all(
+            args.aws.partition, args.aws.account_id, args.node_role_arn, args.queue_arn
+        ).apply(
+            lambda v: iam_documents.controller_policies(
+                partition=v[0],
+                region=args.aws.region,
+                account_id=v[1],
+                cluster_name=args.cluster_name,
+                node_role_arn=v[2],
+                queue_arn=v[3],
+                manage_instance_profiles=args.manage_instance_profiles,
+            )
+        )
+        self.attachments = []
+        generation = attachment_generation(args.path)
+        for policy in iam_documents.POLICY_NAMES:
+            managed = aws.iam.Policy(
+                f"{name}-{policy}",
+                name_prefix=controller_policy_name_prefix(policy, args.cluster_name),
+                path=args.path,
+                policy=documents.apply(lambda docs, p=policy: _dump(docs[p])),  # type: ignore[misc]
+                description=f"Karpenter {policy} permissions for EKS cluster {args.cluster_name}",
+                opts=child,
+            )
+            self.attachments.append(
+                aws.iam.RolePolicyAttachment(
+                    f"{name}-{policy}-{generation}", role=self.role.name, policy_arn=managed.arn, opts=child
+                )
+            )
+        self.role_arn = self.role.arn
+        self.register_outputs({"roleArn": self.role.arn})
+
+
+def _dump(document: dict[str, Any]) -> str:
+    return json.dumps(document)

@@ -1,0 +1,91 @@
+"""Karpenter's interruption queue: SQS fed by EventBridge with the five upstream rules (Spot
+interruption, rebalance, instance state change, AWS Health, capacity-reservation interruption)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.blocks.naming import (
+    EVENT_RULE_NAME_PREFIX_MAX,
+    SQS_QUEUE_NAME_MAX,
+    SQS_QUEUE_NAME_PREFIX_MAX,
+    bounded_name,
+    bounded_prefix,
+)
+from components.documents import iam as iam_documents
+
+
+def queue_name(cluster_name: str) -> str:
+    """The name upstream (and a hand-made Karpenter) gives the queue: the cluster's name."""
+    return bounded_name(cluster_name, SQS_QUEUE_NAME_MAX)
+
+
+def queue_name_prefix(cluster_name: str) -> str:
+    """A prefix, never the exact name: SQS CreateQueue returns an existing queue of the same name and
+    attributes instead of failing, so a fixed name could take over (and later delete) a queue made by
+    hand; a prefix also makes a replacement create the new queue first."""
+    return bounded_prefix(f"Karpenter-{cluster_name}", SQS_QUEUE_NAME_PREFIX_MAX)
+
+
+def rule_name_prefix(cluster_name: str, key: str) -> str:
+    """Within EventBridge's 38-character prefix limit (a digest keeps long names unique)."""
+    return bounded_prefix(f"Karpenter-{cluster_name}-{key}", EVENT_RULE_NAME_PREFIX_MAX)
+
+
+@dataclass
+class InterruptionQueueArgs:
+    cluster_name: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class InterruptionQueue(pulumi.ComponentResource):
+    queue: aws.sqs.Queue
+    queue_arn: pulumi.Output[str]
+    queue_name: pulumi.Output[str]
+    queue_policy: aws.sqs.QueuePolicy
+    targets: list[aws.cloudwatch.EventTarget]
+
+    def __init__(
+        self, name: str, args: InterruptionQueueArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("karpenter-eks:interruption:InterruptionQueue", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.queue = aws.sqs.Queue(
+            f"{name}-queue",
+            name_prefix=queue_name_prefix(args.cluster_name),
+            tags=args.tags or None,
+            message_retention_seconds=300,
+            sqs_managed_sse_enabled=True,
+            opts=child,
+        )
+        self.queue_policy = aws.sqs.QueuePolicy(
+            f"{name}-queue-policy",
+            queue_url=self.queue.url,
+            policy=self.queue.arn.apply(lambda arn: json.dumps(iam_documents.queue_policy(arn))),
+            opts=child,
+        )
+        self.targets = []
+        for key, pattern in iam_documents.INTERRUPTION_RULES.items():
+            rule = aws.cloudwatch.EventRule(
+                f"{name}-{key}",
+                name_prefix=rule_name_prefix(args.cluster_name, key),
+                description=f"Karpenter interruption handling for {args.cluster_name}: {key}",
+                event_pattern=json.dumps(pattern),
+                opts=child,
+            )
+            self.targets.append(
+                aws.cloudwatch.EventTarget(
+                    f"{name}-{key}",
+                    rule=rule.name,
+                    arn=self.queue.arn,
+                    # target_id auto-named: a new rule gets its target before the old rule goes.
+                    opts=child,
+                )
+            )
+        self.queue_arn = self.queue.arn
+        self.queue_name = self.queue.name
+        self.register_outputs({"queueName": self.queue.name, "queueArn": self.queue.arn})

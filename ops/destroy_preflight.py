@@ -24,14 +24,13 @@ Exit status: 0 nothing found, 1 findings, 2 usage or kubectl error. Needs only `
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
-import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ops.kubectl import Kubectl, KubectlError
 
 NODEPOOL_LABEL = "karpenter.sh/nodepool"
 DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt"
@@ -106,7 +105,7 @@ SEVERITY = {
 
 
 class PreflightError(Exception):
-    """A usage or kubectl problem: exit status 2."""
+    """A usage problem: exit status 2 (as for a `KubectlError`)."""
 
 
 @dataclass(frozen=True)
@@ -353,49 +352,23 @@ def format_findings(found: Sequence[Finding]) -> str:
 # ---------------------------------------------------------------------------------------------------------
 # kubectl (read-only: only `get`)
 
-Runner = Callable[[Sequence[str]], str]
 
-
-def kubectl_runner(kubeconfig: Path, binary: str = "kubectl", context: str | None = None) -> Runner:
-    found = shutil.which(binary)
-    if found is None:
-        raise PreflightError(f"{binary} not found on PATH")
-    base = [found, "--kubeconfig", str(kubeconfig)] + (["--context", context] if context else [])
-
-    def run(args: Sequence[str]) -> str:
-        try:
-            done = subprocess.run([*base, *args], capture_output=True, text=True, timeout=120, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise PreflightError(f"kubectl {' '.join(args)} did not answer in 120s") from exc
-        if done.returncode != 0:
-            raise PreflightError(
-                f"kubectl {' '.join(args)} failed: {done.stderr.strip() or done.stdout.strip()}"
-            )
-        return done.stdout
-
-    return run
-
-
-def collect(run: Runner) -> dict[str, dict[str, Any]]:
+def collect(kubectl: Kubectl) -> dict[str, dict[str, Any]]:
     docs: dict[str, dict[str, Any]] = {}
     for key, query in QUERIES.items():
         try:
-            out = run(["get", *query, "-o", "json"])
-        except PreflightError as exc:
+            doc = kubectl.get_json(query)
+        except KubectlError as exc:
             # Karpenter's CRDs already gone (or never installed): nothing of that kind can block.
             if "the server doesn't have a resource type" in str(exc) and "karpenter" in query[0]:
                 docs[key] = {"items": []}
                 continue
             raise
-        try:
-            doc = json.loads(out)
-        except json.JSONDecodeError as exc:
-            raise PreflightError(f"kubectl get {' '.join(query)}: not JSON ({exc})") from exc
         docs[key] = doc if isinstance(doc, dict) else {}
     return docs
 
 
-def main(argv: Sequence[str] | None = None, runner: Runner | None = None) -> int:
+def main(argv: Sequence[str] | None = None, kubectl: Kubectl | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m ops.destroy_preflight", description=__doc__.split("\n")[0])
     p.add_argument(
         "--kubeconfig", required=True, type=Path, help="`pulumi stack output kubeconfig --show-secrets`"
@@ -404,12 +377,12 @@ def main(argv: Sequence[str] | None = None, runner: Runner | None = None) -> int
     p.add_argument("--kubectl", default="kubectl", help="kubectl binary (default: kubectl on PATH)")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        if runner is None:
+        if kubectl is None:
             if not args.kubeconfig.is_file():
                 raise PreflightError(f"kubeconfig {args.kubeconfig} does not exist")
-            runner = kubectl_runner(args.kubeconfig, args.kubectl, args.context)
-        found = findings(collect(runner))
-    except PreflightError as exc:
+            kubectl = Kubectl(args.kubectl, args.kubeconfig, args.context)
+        found = findings(collect(kubectl))
+    except (PreflightError, KubectlError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(format_findings(found))

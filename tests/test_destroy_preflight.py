@@ -6,27 +6,30 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ops import destroy_preflight as preflight
 from ops.destroy_preflight import QUERIES, Finding, findings, selector_matches
+from ops.kubectl import Kubectl
 
 FIXTURES = Path(__file__).parent / "fixtures" / "destroy_preflight"
 
 
-def recorded(scenario: str) -> preflight.Runner:
-    """A runner answering each of the pre-flight's queries with the recorded output."""
+def recorded(scenario: str) -> Kubectl:
+    """A kubectl answering each of the pre-flight's queries with the recorded output."""
     by_args = {("get", *query, "-o", "json"): key for key, query in QUERIES.items()}
 
-    def run(args: Sequence[str]) -> str:
-        key = by_args[tuple(args)]  # anything else (apply, delete, ...) is a KeyError: read-only
-        return (FIXTURES / scenario / f"{key}.json").read_text()
+    def run(argv: Sequence[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        key = by_args[tuple(argv[1:])]  # anything else (apply, delete, ...) is a KeyError: read-only
+        return subprocess.CompletedProcess(argv, 0, (FIXTURES / scenario / f"{key}.json").read_text(), "")
 
-    return run
+    return Kubectl(runner=run)
 
 
 def load(scenario: str) -> dict[str, dict[str, object]]:
@@ -35,7 +38,7 @@ def load(scenario: str) -> dict[str, dict[str, object]]:
 
 def test_healthy_cluster_has_nothing_in_the_way(capsys: pytest.CaptureFixture[str]) -> None:
     assert findings(load("healthy")) == []
-    assert preflight.main(["--kubeconfig", "unused"], runner=recorded("healthy")) == 0
+    assert preflight.main(["--kubeconfig", "unused"], kubectl=recorded("healthy")) == 0
     assert "OK: nothing found" in capsys.readouterr().out
 
 
@@ -64,7 +67,7 @@ def test_blocked_cluster_lists_every_obstacle() -> None:
 
 
 def test_every_finding_says_the_way_out(capsys: pytest.CaptureFixture[str]) -> None:
-    assert preflight.main(["--kubeconfig", "unused"], runner=recorded("blocked")) == 1
+    assert preflight.main(["--kubeconfig", "unused"], kubectl=recorded("blocked")) == 1
     out = capsys.readouterr().out
     assert out.startswith("9 finding(s) before `pulumi destroy`:")
     assert out.count("    way out: ") == 9
@@ -101,15 +104,14 @@ def test_missing_controller_and_absent_karpenter_crds() -> None:
         "terminate the nodes or remove the NodeClaims' finalizers",
     )
 
-    def no_crds(args: Sequence[str]) -> str:
-        if "karpenter" in args[1]:
-            raise preflight.PreflightError(
-                f"kubectl {' '.join(args)} failed: error: "
-                f'the server doesn\'t have a resource type "{args[1]}"'
+    def no_crds(argv: Sequence[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+        if "karpenter" in argv[2]:
+            return subprocess.CompletedProcess(
+                argv, 1, "", f'error: the server doesn\'t have a resource type "{argv[2]}"'
             )
-        return recorded("healthy")(args)
+        return recorded("healthy").runner(argv, **kw)
 
-    assert preflight.collect(no_crds)["nodeclaims"] == {"items": []}
+    assert preflight.collect(Kubectl(runner=no_crds))["nodeclaims"] == {"items": []}
 
 
 FAKE_KUBECTL = """#!{python}

@@ -1,4 +1,4 @@
-"""ops/smoke.py without a cluster: the Deployment it applies, the report it makes of `kubectl get -o json`
+"""ops/smoke/ without a cluster: the Deployment it applies, the report it makes of `kubectl get -o json`
 output, and its whole run against a fake kubectl."""
 
 from __future__ import annotations

@@ -1,19 +1,21 @@
-"""ops/smoke_checks.py without a cluster: the objects each add-on check creates, and each check's
+"""ops/smoke/checks/ without a cluster: the objects each add-on check creates, and each check's
 whole run (success, failure, cleanup) against a fake kubectl answering with recorded `kubectl -o json`
 output, and a fake clock."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ops import smoke, smoke_checks
-from ops.smoke import SmokeError
-from ops.smoke_checks import CheckOptions, Clock
+from ops import smoke
+from ops.kubectl import Kubectl
+from ops.smoke import SmokeError, cli, common
+from ops.smoke import checks as smoke_checks
+from ops.smoke.checks import CheckOptions, Clock
 
 TOKEN = "5f3a9c1e"
 
@@ -157,11 +159,12 @@ OTHER_NODE = "ip-10-40-66-3.eu-west-1.compute.internal"
 # --- a fake kubectl, a fake clock ----------------------------------------------------------------------
 
 
-class FakeKubectl:
+class FakeKubectl(Kubectl):
     """Answers `run(*args)` with the responses registered for the longest matching argument prefix, one
     per call (the last repeats); `apply` and `delete` succeed unless told otherwise."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.calls: list[tuple[str, ...]] = []
         self.applied: list[dict[str, Any]] = []
         self.routes: dict[tuple[str, ...], list[Any]] = {}
@@ -170,7 +173,8 @@ class FakeKubectl:
         self.routes[prefix] = list(answers)
         return self
 
-    def run(self, *args: str, stdin: str | None = None, timeout: float = 120) -> str:
+    def run(self, argv: Sequence[str], *, stdin: str | None = None, timeout: float = 120) -> str:
+        args = tuple(argv)
         self.calls.append(args)
         matches = [p for p in self.routes if args[: len(p)] == p]
         if matches:
@@ -186,11 +190,6 @@ class FakeKubectl:
         if args[:1] == ("delete",):
             return "deleted"
         raise AssertionError(f"unexpected kubectl {' '.join(args)}")
-
-    def get_json(self, *args: str) -> dict[str, Any]:
-        doc = json.loads(self.run("get", *args, "-o", "json"))
-        assert isinstance(doc, dict)
-        return doc
 
     def deletes(self) -> list[str]:
         """`kind/name` of each delete, in order."""
@@ -657,8 +656,8 @@ def test_main_runs_only_the_chosen_checks(
     k = alb_cluster([ALB_HOST]).on(
         "get", "nodepools.karpenter.sh", answers=["nodepool.karpenter.sh/graviton-spot\n"]
     )
-    monkeypatch.setattr(smoke, "Kubectl", lambda *a: k)
-    monkeypatch.setattr(smoke_checks.secrets, "token_hex", lambda n: TOKEN)
+    monkeypatch.setattr(cli, "Kubectl", lambda *a: k)
+    monkeypatch.setattr(common.secrets, "token_hex", lambda n: TOKEN)
     kubeconfig = tmp_path / "kc"
     kubeconfig.write_text("{}")
     get, _ = http([(200, TOKEN)])
@@ -672,7 +671,7 @@ def test_main_runs_only_the_chosen_checks(
     )  # no inflate
     # A failing check: exit 1.
     k2 = alb_cluster([None]).on("get", "nodepools.karpenter.sh", answers=["nodepool.karpenter.sh/x\n"])
-    monkeypatch.setattr(smoke, "Kubectl", lambda *a: k2)
+    monkeypatch.setattr(cli, "Kubectl", lambda *a: k2)
     argv = [
         "--kubeconfig",
         str(kubeconfig),

@@ -1,0 +1,7 @@
+"""`python -m ops.smoke` (see ops/smoke/__init__.py)."""
+
+import sys
+
+from ops.smoke.cli import main
+
+sys.exit(main())

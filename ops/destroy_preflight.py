@@ -177,14 +177,28 @@ def _condition(obj: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:
 
 
 def findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
-    found: list[Finding] = []
+    """Everything in the way of a destroy, one kind after the other."""
     on_karpenter = karpenter_nodes(docs.get("nodes") or {})
     pods = [
         p
         for p in items(docs.get("pods"))
         if _live(p) and (p.get("spec") or {}).get("nodeName") in on_karpenter
     ]
+    return [
+        *pdb_findings(docs, pods),
+        *do_not_disrupt_findings(pods, on_karpenter),
+        *controller_findings(docs),
+        *nodeclaim_findings(docs),
+        *service_findings(docs),
+        *ingress_findings(docs),
+        *volume_findings(docs),
+        *finalizer_findings(docs),
+    ]
 
+
+def pdb_findings(docs: Mapping[str, Mapping[str, Any]], pods: Sequence[Mapping[str, Any]]) -> list[Finding]:
+    """Budgets allowing no disruption that guard pods on Karpenter nodes (`pods`)."""
+    found: list[Finding] = []
     for pdb in items(docs.get("pdbs")):
         if (pdb.get("status") or {}).get("disruptionsAllowed", 1) != 0:
             continue
@@ -207,7 +221,13 @@ def findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
                     "and fails",
                 )
             )
+    return found
 
+
+def do_not_disrupt_findings(
+    pods: Sequence[Mapping[str, Any]], on_karpenter: Mapping[str, str]
+) -> list[Finding]:
+    found: list[Finding] = []
     for pod in pods:
         annotations = pod["metadata"].get("annotations") or {}
         if annotations.get(DO_NOT_DISRUPT) == "true":
@@ -220,7 +240,11 @@ def findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
                     "(until the NodePool's terminationGracePeriod, if any)",
                 )
             )
+    return found
 
+
+def controller_findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
+    found: list[Finding] = []
     controllers = items(docs.get("controllers"))
     if not controllers:
         found.append(
@@ -243,14 +267,22 @@ def findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
                     "finalizers, so every NodePool delete hangs 45 minutes and fails",
                 )
             )
+    return found
 
+
+def nodeclaim_findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
+    found: list[Finding] = []
     for claim in items(docs.get("nodeclaims")):
         ready = _condition(claim, "Ready")
         if ready is None or ready.get("status") != "True":
             reason = f"{ready.get('reason')}: {ready.get('message')}" if ready else "no Ready condition"
             deleting = " (being deleted)" if claim["metadata"].get("deletionTimestamp") else ""
             found.append(Finding("nodeclaim", ref(claim, "nodeclaim"), f"not Ready{deleting}: {reason}"))
+    return found
 
+
+def service_findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
+    found: list[Finding] = []
     for svc in items(docs.get("services")):
         if (svc.get("spec") or {}).get("type") == "LoadBalancer":
             ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
@@ -264,6 +296,11 @@ def findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
                     "and VPC",
                 )
             )
+    return found
+
+
+def ingress_findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
+    found: list[Finding] = []
     for ing in items(docs.get("ingresses")):
         ingress = ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
         hosts = ", ".join(str(i.get("hostname") or i.get("ip")) for i in ingress) or "no address"
@@ -285,7 +322,11 @@ def findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
                 "that outlives the destroy and blocks deleting the VPC",
             )
         )
+    return found
 
+
+def volume_findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
+    found: list[Finding] = []
     pvs = {pv["metadata"]["name"]: pv for pv in items(docs.get("pvs"))}
     for pvc in items(docs.get("pvcs")):
         if (pvc.get("status") or {}).get("phase") != "Bound":
@@ -304,7 +345,11 @@ def findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
                 else "kept after the cluster is gone (reclaimPolicy Retain), and billed"
             )
             found.append(Finding("volume", ref(pvc, "pvc"), f"bound to EBS volume {volume}: {fate}"))
+    return found
 
+
+def finalizer_findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
+    found: list[Finding] = []
     for key, kind in (
         ("namespaces", "namespace"),
         ("nodepools", "nodepool"),

@@ -54,7 +54,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--name", default=DEFAULT_NAME, help=f"Deployment name (default {DEFAULT_NAME})")
     p.add_argument("--keep", action="store_true", help="leave the Deployment (and so its nodes) running")
     p.add_argument("--kubectl", default="kubectl", help="kubectl binary (default: kubectl on PATH)")
-    checks = p.add_argument_group("checks (ops/checks.py)")
+    checks = p.add_argument_group("checks (ops/smoke/checks/)")
     checks.add_argument(
         "--check",
         default="capacity",
@@ -114,7 +114,7 @@ def build_manifest(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_addon_checks(kubectl: Kubectl, args: argparse.Namespace, http_get: Any = None) -> int:
-    """The chosen add-on checks (ops/checks.py): 0 all passed, 1 one failed."""
+    """The chosen add-on checks (ops/smoke/checks/): 0 all passed, 1 one failed."""
     names = [n for n in args.checks if n != "capacity"]
     opts = CheckOptions(
         gp3_class=args.gp3_class,

@@ -95,7 +95,7 @@ def node_roles(roles: tuple[NodeRole, ...], notes: Notebook) -> None:
                 f"access entry of {role.name}",
                 f"type {entry.type} (EKS gives nodes EC2_LINUX entries)",
             )
-        if entry is None and not role.aws_auth:
+        if entry is None and not role.aws_auth and not notes.has("EKS access entries"):
             notes.add(
                 NoteKind.INFO, f"node role {role.name}", "no access entry or aws-auth mapping was found"
             )
@@ -115,7 +115,7 @@ def controller(ctl: Controller, profiles: tuple[FargateProfile, ...], notes: Not
 def crds(found: tuple[Crd, ...], notes: Notebook) -> None:
     for crd in found:
         if crd.managed_by != "Helm" or crd.helm_release is None or crd.helm_release[0] != CRD_RELEASE:
-            owner = f"release {crd.helm_release[0]}" if crd.helm_release else (crd.managed_by or "nobody")
+            owner = f"Helm release {crd.helm_release[0]}" if crd.helm_release else "no Helm release"
             notes.add(NoteKind.INFO, f"CRD {crd.name}", f"owned by {owner}: {CRD_RELEASE} must take it over")
 
 

@@ -21,6 +21,7 @@ from ops.migrate.model import (
     FargateProfile,
     InstanceProfile,
     Json,
+    NoteKind,
     Policy,
     Queue,
     Role,
@@ -29,16 +30,27 @@ from ops.migrate.model import (
 from ops.migrate.source import Notebook, json_list, str_map
 
 T = TypeVar("T")
-AwsError = (ClientError, BotoCoreError)
 
 
 def attempt(notes: Notebook, what: str, call: Callable[[], T]) -> T | None:
     """`call()`, or None with a note when AWS refuses or the endpoint does not know the call."""
     try:
         return call()
-    except AwsError as exc:
+    except ClientError as exc:
+        notes.add(NoteKind.UNREADABLE, what, client_error(exc))
+        return None
+    except BotoCoreError as exc:
         notes.unreadable(what, exc)
         return None
+
+
+def client_error(exc: ClientError) -> str:
+    """`Operation: Code message`, without the HTML page an endpoint that lacks the API answers with."""
+    error = exc.response.get("Error", {})
+    message = str(error.get("Message", ""))
+    if message.lstrip().startswith("<"):
+        message = "the endpoint does not implement this API"
+    return f"{exc.operation_name}: {error.get('Code', '?')} {message}".strip()
 
 
 def role_name(arn: str) -> str:

@@ -88,8 +88,9 @@ def _settings(container: Json, notes: Notebook, subject: str) -> dict[str, str]:
         name = str(env.get("name", ""))
         if "value" in env:
             settings[name] = str(env["value"])
-        elif "valueFrom" in env:
-            notes.unsupported(subject, f"setting {name} comes from valueFrom, not a literal value")
+        elif any(ref in env.get("valueFrom", {}) for ref in ("secretKeyRef", "configMapKeyRef")):
+            # The chart's own fieldRef/resourceFieldRef variables are not settings; these are.
+            notes.unsupported(subject, f"setting {name} is read from a Secret or ConfigMap")
     return settings
 
 

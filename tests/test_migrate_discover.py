@@ -32,6 +32,7 @@ from tests.support.migrate_scenarios import (
     REGION,
     SCENARIOS,
     RecordedKube,
+    SharedClients,
     cfn_template,
     moto_server,
 )
@@ -42,7 +43,7 @@ AWS_NODE_POLICIES = {f"arn:aws:iam::aws:policy/{p}" for p in NODE_POLICIES}
 @pytest.fixture(scope="module")
 def account() -> Iterator[Any]:
     with moto_server():
-        session = boto3.Session(region_name=REGION)
+        session = SharedClients()
         for _cluster, build in SCENARIOS.values():
             build(session)
         yield session
@@ -266,10 +267,12 @@ def test_helm_release_secret_decodes() -> None:
 
 class StubSession:
     def __init__(self) -> None:
-        real = boto3.Session(region_name=REGION, aws_access_key_id="x", aws_secret_access_key="y")
-        self.clients = {name: real.client(name) for name in ("iam", "eks", "sqs", "events", "sts")}
+        self.real = boto3.Session(region_name=REGION, aws_access_key_id="x", aws_secret_access_key="y")
+        self.clients: dict[str, Any] = {}
 
     def client(self, name: str) -> Any:
+        if name not in self.clients:
+            self.clients[name] = self.real.client(name)
         return self.clients[name]
 
 
@@ -281,7 +284,7 @@ def test_pod_identity_association_is_followed_to_its_role() -> None:
     session, notes = StubSession(), Notebook()
     aws = Aws(session, "gs-demo", notes)
     arn = f"arn:aws:iam::{ACCOUNT}:role/gs-demo-karpenter"
-    with Stubber(session.clients["eks"]) as eks, Stubber(session.clients["iam"]) as iam:
+    with Stubber(session.client("eks")) as eks, Stubber(session.client("iam")) as iam:
         eks.add_response(
             "list_pod_identity_associations",
             {
@@ -315,7 +318,7 @@ def test_access_entry_of_the_node_role() -> None:
     aws = Aws(session, "ks-prod", notes)
     arn = f"arn:aws:iam::{ACCOUNT}:role/KarpenterNodeRole-ks-prod"
     policy = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSNodeAccess"
-    with Stubber(session.clients["eks"]) as eks:
+    with Stubber(session.client("eks")) as eks:
         eks.add_response(
             "list_access_entries", {"accessEntries": [f"arn:aws:iam::{ACCOUNT}:role/other", arn]}
         )

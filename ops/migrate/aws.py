@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from functools import cached_property
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
@@ -77,14 +78,31 @@ class Aws:
     """The clients of one region, and the reads discovery makes with them."""
 
     def __init__(self, session: Any, cluster: str, notes: Notebook) -> None:
-        self.iam = session.client("iam")
-        self.eks = session.client("eks")
-        self.sqs = session.client("sqs")
-        self.events = session.client("events")
-        self.sts = session.client("sts")
+        self.session = session
         self.cluster = cluster
         self.notes = notes
         self._access_entries: list[str] | None = None
+
+    # Clients are made when first used: each loads its service model, which takes a while.
+    @cached_property
+    def iam(self) -> Any:
+        return self.session.client("iam")
+
+    @cached_property
+    def eks(self) -> Any:
+        return self.session.client("eks")
+
+    @cached_property
+    def sqs(self) -> Any:
+        return self.session.client("sqs")
+
+    @cached_property
+    def events(self) -> Any:
+        return self.session.client("events")
+
+    @cached_property
+    def sts(self) -> Any:
+        return self.session.client("sts")
 
     def account(self) -> str | None:
         ident = attempt(self.notes, "the caller identity (sts)", self.sts.get_caller_identity)

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
+import boto3
 import pytest
 import yaml
 from moto.iam.models import AWSManagedPolicy, iam_backends
@@ -117,6 +118,20 @@ def _aws_managed_policies() -> None:
             name, account_id=ACCOUNT, region="us-east-1", default_version_id="v1", path="/", document="{}"
         )
         backend.managed_policies[policy.arn] = policy
+
+
+class SharedClients:
+    """A boto3 Session that makes each service's client once: making one costs ~50 ms (its model), and
+    the scenarios and their discoveries ask for the same five clients again and again."""
+
+    def __init__(self, region: str = REGION) -> None:
+        self.session = boto3.Session(region_name=region)
+        self.clients: dict[str, Any] = {}
+
+    def client(self, name: str) -> Any:
+        if name not in self.clients:
+            self.clients[name] = self.session.client(name)
+        return self.clients[name]
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -18,13 +18,15 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from ops.migrate import assess
 from ops.migrate.__main__ import main
 from ops.migrate.aws import Aws
 from ops.migrate.discover import discover
-from ops.migrate.kube import decode_release, find_controller
-from ops.migrate.model import Controller, Install, NoteKind
+from ops.migrate.kube import crd_from, decode_release, find_controller, find_objects
+from ops.migrate.model import AccessEntry, Controller, Install, NodeRole, NoteKind
 from ops.migrate.report import format_report
 from ops.migrate.source import Notebook
+from tests.support import migrate_fixtures
 from tests.support.migrate_scenarios import (
     ACCOUNT,
     DATA,
@@ -355,3 +357,32 @@ def test_cli_reports_the_fargate_guide(
     assert "NodePool graviton (karpenter.sh/v1): weight 100" in out
     assert "instance profile KarpenterNodeInstanceProfile-fgdev" in out
     assert "[could not read] EKS access entries" in out
+
+
+def test_standard_access_entry_for_nodes_is_noted() -> None:
+    entry = AccessEntry("arn:aws:iam::1:role/n", "STANDARD", None, (), ())
+    notes = Notebook()
+    assess.node_roles((NodeRole("n", None, (), entry, (), ("default",)),), notes)
+    assert [n.text for n in notes.freeze()] == ["type STANDARD (EKS gives nodes EC2_LINUX entries)"]
+
+
+def test_v1beta1_objects_are_pre_v1() -> None:
+    """A v0.33-v0.37 install: NodePool and EC2NodeClass exist, but only as v1beta1."""
+    crds = (
+        crd_from({"metadata": {"name": "nodepools.karpenter.sh"}, "spec": {"group": "karpenter.sh",
+                  "versions": [{"name": "v1beta1", "served": True}]}}),
+    )  # fmt: skip
+    pool = {"apiVersion": "karpenter.sh/v1beta1", "metadata": {"name": "default"}, "spec": {}}
+    notes = Notebook()
+    classes, pools, legacy = find_objects(
+        DictKube({"nodepools.karpenter.sh": {"items": [pool]}}), crds, notes
+    )
+    assert classes == () and [p.name for p in pools] == ["default"]
+    assert [(o.kind, o.api_version) for o in legacy] == [("NodePool", "karpenter.sh/v1beta1")]
+
+
+def test_fixture_files_are_what_their_writer_writes() -> None:
+    written = migrate_fixtures.files()
+    stale = [str(p) for p, text in written.items() if not p.exists() or p.read_text() != text]
+    assert not stale, f"run venv/bin/python -m tests.support.migrate_fixtures: {stale}"
+    assert set(DATA.glob("*/*.json")) == set(written)

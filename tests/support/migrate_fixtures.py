@@ -1,4 +1,5 @@
-"""Writes the kubectl side of the migration scenarios: `python tests/data/migrate/make_fixtures.py`.
+"""The kubectl side of the migration scenarios, written to tests/data/migrate/ by
+`venv/bin/python -m tests.support.migrate_fixtures` (a test checks the files are what this writes).
 
 Each scenario folder holds what `kubectl get <resource> --all-namespaces -o json` returns for the
 resources discovery reads, in kubectl's List shape, one file per resource (`<resource>.json`). They are
@@ -15,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1] / "data" / "migrate"
 ACCOUNT = "123456789012"
 DIGEST = "@sha256:" + "0" * 64
 
@@ -371,14 +372,19 @@ SCENARIOS = {
 }
 
 
+def files() -> dict[Path, str]:
+    """Every fixture file and its text."""
+    return {
+        HERE / name / f"{resource}.json": json.dumps(listing(objs), indent=2, sort_keys=True) + "\n"
+        for name, build in SCENARIOS.items()
+        for resource, objs in build().items()
+    }
+
+
 def main() -> None:
-    for name, build in SCENARIOS.items():
-        folder = HERE / name
-        folder.mkdir(exist_ok=True)
-        for resource, objs in build().items():
-            (folder / f"{resource}.json").write_text(
-                json.dumps(listing(objs), indent=2, sort_keys=True) + "\n"
-            )
+    for path, text in files().items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
 
 
 if __name__ == "__main__":

@@ -386,3 +386,11 @@ def test_fixture_files_are_what_their_writer_writes() -> None:
     stale = [str(p) for p, text in written.items() if not p.exists() or p.read_text() != text]
     assert not stale, f"run venv/bin/python -m tests.support.migrate_fixtures: {stale}"
     assert set(DATA.glob("*/*.json")) == set(written)
+
+
+def test_a_queue_named_in_the_settings_but_absent_is_said(account: Any) -> None:
+    notes = Notebook()
+    assert Aws(account, "fg-dev", notes).queue("fg-dev-missing") is None
+    (note,) = notes.freeze()
+    assert note.kind is NoteKind.UNREADABLE and "fg-dev-missing" in note.subject
+    assert note.text.startswith("GetQueueUrl: ")

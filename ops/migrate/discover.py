@@ -21,7 +21,17 @@ from ops.migrate.kube import (
     find_release,
     find_service_account,
 )
-from ops.migrate.model import AwsAuthMapping, Controller, Install, NodeClass, NodeRole, NoteKind, Queue
+from ops.migrate.model import (
+    AwsAuthMapping,
+    Controller,
+    ControllerIdentity,
+    Install,
+    NodeClass,
+    NodeRole,
+    NoteKind,
+    Queue,
+    ServiceAccount,
+)
 from ops.migrate.source import KubeGet, Notebook
 
 
@@ -72,9 +82,7 @@ def discover(kube: KubeGet, session: Any, cluster: str, region: str) -> Install:
         controller=controller,
         service_account=service_account,
         helm_release=find_release(kube, controller, notes) if controller else None,
-        identity=aws.identity(controller, service_account.role_arn if service_account else None)
-        if controller
-        else None,
+        identity=_identity(controller, service_account, aws),
         queue=_queue(controller, aws),
         node_classes=classes,
         node_pools=pools,
@@ -86,7 +94,16 @@ def discover(kube: KubeGet, session: Any, cluster: str, region: str) -> Install:
         notes=(),
     )
     _assess(install, notes)
-    return _with_notes(install, notes)
+    return replace(install, notes=notes.freeze())
+
+
+def _identity(
+    controller: Controller | None, account: ServiceAccount | None, aws: Aws
+) -> ControllerIdentity | None:
+    """IRSA when the service account names a role, else the Pod Identity association of that account."""
+    if controller is None:
+        return None
+    return aws.identity(controller, account.role_arn if account else None)
 
 
 def _queue(controller: Controller | None, aws: Aws) -> Queue | None:
@@ -110,7 +127,3 @@ def _assess(install: Install, notes: Notebook) -> None:
     assess.node_roles(install.node_roles, notes)
     assess.crds(install.crds, notes)
     assess.legacy(install.legacy, notes)
-
-
-def _with_notes(install: Install, notes: Notebook) -> Install:
-    return replace(install, notes=notes.freeze())

@@ -42,7 +42,7 @@ from tests.support.migrate_scenarios import (
 AWS_NODE_POLICIES = {f"arn:aws:iam::aws:policy/{p}" for p in NODE_POLICIES}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def account() -> Iterator[Any]:
     with moto_server():
         session = SharedClients()
@@ -51,7 +51,7 @@ def account() -> Iterator[Any]:
         yield session
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def found(account: Any) -> dict[str, tuple[Install, RecordedKube]]:
     out = {}
     for name, (cluster, _build) in SCENARIOS.items():

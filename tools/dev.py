@@ -9,6 +9,7 @@ Offline (no AWS account, no cluster):
 Against a live cluster (operator tools, kubectl on PATH or --kubectl):
     python3 tools/dev.py smoke --kubeconfig FILE [...]           prove Karpenter launches nodes
     python3 tools/dev.py destroy-preflight --kubeconfig FILE     what blocks or orphans on `pulumi destroy`
+    python3 tools/dev.py migrate --cluster C --region R [...]    read-only: what a hand-made Karpenter is
 
 Developing this repository:
     python3 tools/dev.py test                                    ruff, mypy, actionlint, pytest (what CI runs)
@@ -90,6 +91,7 @@ MODULES = {
     "timing": "harness.timing",
     "smoke": "ops.smoke",
     "destroy-preflight": "ops.destroy_preflight",
+    "migrate": "ops.migrate",
     "config-reference": "tools.generate.config_reference",
     "chart-values": "tools.generate.chart_values",
     "ec2-catalogue": "tools.generate.ec2_catalogue",

@@ -9,31 +9,14 @@ with `kubectl get -o json`. Exit status: 0 found an install, 1 none or a pre-v1 
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 import boto3
 
+from ops.kubectl import Kubectl
 from ops.migrate.discover import discover
 from ops.migrate.report import format_report
-
-
-class KubectlGet:
-    """A stand-in `kubectl get -o json` client, to be replaced by ops.kubectl's once that lands."""
-
-    def __init__(self, kubeconfig: str | None, binary: str = "kubectl") -> None:
-        self.base = [binary] + (["--kubeconfig", kubeconfig] if kubeconfig else [])
-
-    def get_json(self, args: list[str]) -> Any:
-        done = subprocess.run(
-            [*self.base, "get", *args, "-o", "json"], capture_output=True, text=True, timeout=120, check=False
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"kubectl get {' '.join(args)}: {done.stderr.strip() or done.stdout.strip()}")
-        return json.loads(done.stdout)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -48,7 +31,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     install = discover(
-        KubectlGet(args.kubeconfig, args.kubectl),
+        Kubectl(kubectl=args.kubectl, kubeconfig=args.kubeconfig),
         boto3.Session(region_name=args.region),
         args.cluster,
         args.region,

@@ -55,3 +55,15 @@ def attachment_generation(path: str) -> str:
     before anything is deleted; the old ones go at the end of `pulumi up`, after the controller has
     rolled onto the new role."""
     return hashlib.sha256(path.encode()).hexdigest()[:8]
+
+
+NODE_ROLE_PREFIX = "KarpenterNodeRole-"
+"""Upstream's name of the node role (and of its instance profile), before the cluster name."""
+CONTROLLER_ROLE_PREFIX = "KarpenterController-"
+"""Upstream's name of the controller's role, before the cluster name."""
+FARGATE_ROLE_PREFIX = "KarpenterFargate-"
+"""The Fargate pod execution role's name, before the cluster name."""
+KARPENTER_CHART = "karpenter"
+"""The controller's chart, and its Helm release's name."""
+KARPENTER_CRD_CHART = "karpenter-crd"
+"""The chart holding Karpenter's CRDs, and its Helm release's name."""

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.blocks.aws_context import AwsContext
-from components.blocks.naming import IAM_ROLE_NAME_PREFIX_MAX, bounded_prefix
+from components.blocks.naming import FARGATE_ROLE_PREFIX, IAM_ROLE_NAME_PREFIX_MAX, bounded_prefix
 from components.documents import iam as iam_documents
 from components.karpenter.node_identity import STABLE_IDENTITY
 
@@ -79,7 +79,7 @@ class Fargate(pulumi.ComponentResource):
             f"{name}-pod-execution",
             # The profiles name this role: replacing it would replace them (stopping Karpenter and CoreDNS),
             # so its identity never changes once created (as the node role's, see STABLE_IDENTITY).
-            name_prefix=bounded_prefix(f"KarpenterFargate-{args.cluster_name}", IAM_ROLE_NAME_PREFIX_MAX),
+            name_prefix=bounded_prefix(f"{FARGATE_ROLE_PREFIX}{args.cluster_name}", IAM_ROLE_NAME_PREFIX_MAX),
             path=args.path,
             tags=args.tags or None,
             permissions_boundary=args.permissions_boundary_arn,

@@ -13,6 +13,7 @@ import pulumi_aws as aws
 
 from components.blocks.aws_context import AwsContext
 from components.blocks.naming import (
+    CONTROLLER_ROLE_PREFIX,
     IAM_POLICY_NAME_PREFIX_MAX,
     IAM_ROLE_NAME_PREFIX_MAX,
     attachment_generation,
@@ -22,7 +23,7 @@ from components.documents import iam as iam_documents
 
 
 def controller_role_name_prefix(cluster_name: str) -> str:
-    return bounded_prefix(f"KarpenterController-{cluster_name}", IAM_ROLE_NAME_PREFIX_MAX)
+    return bounded_prefix(f"{CONTROLLER_ROLE_PREFIX}{cluster_name}", IAM_ROLE_NAME_PREFIX_MAX)
 
 
 def controller_policy_name_prefix(policy: str, cluster_name: str) -> str:

@@ -15,6 +15,7 @@ from components.blocks.naming import (
     IAM_ROLE_NAME_MAX,
     IAM_ROLE_NAME_PREFIX_MAX,
     INSTANCE_PROFILE_NAME_PREFIX_MAX,
+    NODE_ROLE_PREFIX,
     bounded_name,
     bounded_prefix,
 )
@@ -24,11 +25,11 @@ from components.documents import iam as iam_documents
 def node_role_name(cluster_name: str) -> str:
     """Upstream's `KarpenterNodeRole-<cluster>` (the getting-started CloudFormation), within 64 characters:
     what stacks deployed before name prefixes use, and what a hand-made Karpenter's node role is called."""
-    return bounded_name(f"KarpenterNodeRole-{cluster_name}", IAM_ROLE_NAME_MAX)
+    return bounded_name(f"{NODE_ROLE_PREFIX}{cluster_name}", IAM_ROLE_NAME_MAX)
 
 
 def node_role_name_prefix(cluster_name: str) -> str:
-    return bounded_prefix(f"KarpenterNodeRole-{cluster_name}", IAM_ROLE_NAME_PREFIX_MAX)
+    return bounded_prefix(f"{NODE_ROLE_PREFIX}{cluster_name}", IAM_ROLE_NAME_PREFIX_MAX)
 
 
 NODE_ROLE_DESCRIPTION = "Nodes Karpenter launches for EKS cluster {cluster}"
@@ -109,7 +110,7 @@ class NodeIdentity(pulumi.ComponentResource):
         self.instance_profile = aws.iam.InstanceProfile(
             f"{name}-profile",
             name_prefix=bounded_prefix(
-                f"KarpenterNodeRole-{args.cluster_name}", INSTANCE_PROFILE_NAME_PREFIX_MAX
+                f"{NODE_ROLE_PREFIX}{args.cluster_name}", INSTANCE_PROFILE_NAME_PREFIX_MAX
             ),
             path=args.path,
             role=self.role.name,

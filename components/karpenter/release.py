@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.blocks.naming import KARPENTER_CHART, KARPENTER_CRD_CHART
 from components.cluster.fargate import FARGATE_LABEL
 from components.documents import iam as iam_documents
 from config.models import KarpenterConfig
@@ -143,7 +144,12 @@ class KarpenterRelease(pulumi.ComponentResource):
         self.crds = k8s.helm.v3.Release(
             f"{name}-crd",
             release_args(
-                "karpenter-crd", cfg.version, CRD_NAMESPACE, {}, args.chart_repository, args.chart_credentials
+                KARPENTER_CRD_CHART,
+                cfg.version,
+                CRD_NAMESPACE,
+                {},
+                args.chart_repository,
+                args.chart_credentials,
             ),
             # A Release is replaced when its namespace changes (pulumi-kubernetes helm_release.go), and
             # replacing this one deletes the CRDs and with them every NodePool, EC2NodeClass and NodeClaim
@@ -168,7 +174,7 @@ class KarpenterRelease(pulumi.ComponentResource):
             f"{name}-controller",
             # CRDs belong to the karpenter-crd release: Helm never upgrades a chart's crds/ folder.
             release_args(
-                "karpenter",
+                KARPENTER_CHART,
                 cfg.version,
                 self.namespace.metadata.name,
                 values,

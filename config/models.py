@@ -26,7 +26,9 @@ from pydantic import (
 from config.addons import AddonsConfig
 from config.addons_storage import StackContext
 from config.base import Model, Network, Problem, collect_problems, hinted, repeats, rule, unique_items
-from config.nodepools import MEMORY_QUANTITY, NodeClassConfig, NodePoolList, cpu_millis, quantity_value
+from config.nodeclass import NodeClassConfig
+from config.nodepools import NodePoolList
+from config.quantities import MEMORY_QUANTITY, cpu_millis, quantity_value
 
 REGION_PATTERN = r"^(us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov)-[a-z]+-\d$"
 CLUSTER_NAME_PATTERN = hinted(

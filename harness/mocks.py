@@ -34,7 +34,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from components.cluster.cluster import kubeconfig as cluster_kubeconfig
 from config.families import FAMILY_PATTERN, family_architecture
-from config.models import region_partition
+from config.patterns import region_partition
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT_ID = "123456789012"

@@ -25,8 +25,8 @@ from components.karpenter.node_pools import NodePools, NodePoolsArgs
 from components.karpenter.release import CHART_REPOSITORY, KarpenterRelease, KarpenterReleaseArgs
 from config.addons import demote_gp2, minimum_kubernetes_versions
 from config.base import ConfigError
+from config.karpenter import helm_value_warnings
 from config.load import load_stack_config
-from config.models import helm_value_warnings
 from preflight import checks as preflight
 from preflight.account import check_account, with_account_problems
 

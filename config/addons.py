@@ -5,6 +5,7 @@ parts together (Portainer needs EFS, an Ingress needs the load balancer controll
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -13,6 +14,13 @@ from pydantic import Field, ValidationInfo, model_validator
 from config.addons_ingress import LoadBalancerControllerConfig, PortainerConfig
 from config.addons_storage import MOUNTPOINT_MIN_KUBERNETES, EbsConfig, EfsConfig, S3Config, StackContext
 from config.base import Model, Problem, rule
+from config.patterns import (
+    DEFAULT_KARPENTER_NAMESPACE,
+    DEFAULT_KUBERNETES_VERSION,
+    K8S_VERSION_PATTERN,
+    REGION_PATTERN,
+    region_partition,
+)
 
 
 def _on(section: Any) -> bool:
@@ -113,23 +121,12 @@ def gp2_may_be_default(ctx: StackContext) -> bool:
 
 def stack_context(raw: dict[str, object]) -> dict[str, object]:
     """The validation context of the add-on rules, from the raw (not yet validated) stack config."""
-    import re
-
-    from config.models import (
-        K8S_VERSION_PATTERN,
-        REGION_PATTERN,
-        ClusterConfig,
-        KarpenterConfig,
-        region_partition,
-    )
-
     region = raw.get("region")
     cluster = raw.get("cluster")
     if not isinstance(region, str) or not re.match(REGION_PATTERN, region) or not isinstance(cluster, dict):
         return {}  # the region or cluster is refused on its own key; the add-on rules wait for a valid one
     mode = cluster.get("mode")
-    default_version = ClusterConfig.model_fields["kubernetes_version"].default
-    version = cluster.get("kubernetesVersion", default_version) if mode == "create" else None
+    version = cluster.get("kubernetesVersion", DEFAULT_KUBERNETES_VERSION) if mode == "create" else None
     if mode not in ("create", "adopt"):
         return {}
     if version is not None and not (isinstance(version, str) and re.match(K8S_VERSION_PATTERN, version)):
@@ -137,5 +134,5 @@ def stack_context(raw: dict[str, object]) -> dict[str, object]:
     karpenter = raw.get("karpenter")
     namespace = karpenter.get("namespace") if isinstance(karpenter, dict) else None
     if not isinstance(namespace, str):
-        namespace = KarpenterConfig.model_fields["namespace"].default
+        namespace = DEFAULT_KARPENTER_NAMESPACE
     return {"stack": StackContext(region, region_partition(region), str(mode), version, namespace)}

@@ -311,45 +311,75 @@ def _numeric(text: str) -> bool:
     return True
 
 
-def _explain(kind: str, msg: str, ctx: Mapping[str, Any], value: Any) -> str:
-    if kind == "string_pattern_mismatch":
-        # Never a raw regular expression: every pattern of the models has a hint.
+def _pattern_text(kind: str, msg: str, ctx: Mapping[str, Any], value: Any) -> str:
+    # Never a raw regular expression: every pattern of the models has a hint.
+    return f"must be {PATTERN_HINTS.get(ctx.get('pattern', ''), 'in the format the config reference shows')}"
+
+
+def _mapping_text(kind: str, msg: str, ctx: Mapping[str, Any], value: Any) -> str:
+    return "must be a mapping of keys (see the config reference in README.md)"
+
+
+def _list_text(kind: str, msg: str, ctx: Mapping[str, Any], value: Any) -> str:
+    if value is None:
+        return "must be a list with at least one entry (see the config reference in README.md)"
+    if isinstance(value, str | int | float):
+        return f"must be a list; write [{value}]"
+    return "must be a list"
+
+
+def _number_text(kind: str, msg: str, ctx: Mapping[str, Any], value: Any) -> str:
+    what = _NUMBER_WORD[kind]
+    if isinstance(value, bool):
+        return f"must be {what}; true and false are not numbers here"
+    if isinstance(value, str) and _numeric(value):
+        flag = "float" if kind.startswith("float") else "int"
         return (
-            f"must be {PATTERN_HINTS.get(ctx.get('pattern', ''), 'in the format the config reference shows')}"
+            f"must be {what}, written without quotes (`pulumi config set --path` stores numbers other "
+            f"than integers as text unless given `--type {flag}`)"
         )
-    if kind in ("model_type", "dict_type", "model_attributes_type"):
-        return "must be a mapping of keys (see the config reference in README.md)"
-    if kind == "list_type":
-        if value is None:
-            return "must be a list with at least one entry (see the config reference in README.md)"
-        if isinstance(value, str | int | float):
-            return f"must be a list; write [{value}]"
-        return "must be a list"
-    if kind in _NUMBER_WORD:
-        what = _NUMBER_WORD[kind]
-        if isinstance(value, bool):
-            return f"must be {what}; true and false are not numbers here"
-        if isinstance(value, str) and _numeric(value):
-            flag = "float" if kind.startswith("float") else "int"
-            return (
-                f"must be {what}, written without quotes (`pulumi config set --path` stores numbers other "
-                f"than integers as text unless given `--type {flag}`)"
-            )
-        if isinstance(value, str):
-            return f"must be {what}, without units or %"
-        return f"must be {what}"
-    if kind == "bool_type":
-        return "must be true or false (without quotes)"
-    if kind == "string_type":
-        if isinstance(value, bool):
-            return "must be text; YAML read this as true/false, so put it in quotes"
-        if isinstance(value, int | float):
-            return "must be text; YAML read this as a number, so put it in quotes"
-        return "must be text"
-    if kind == "literal_error":
-        return _lower_first(msg).replace("input should be", "must be")
-    if kind in ("value_error", "config_rule", "assertion_error"):
-        return msg  # the project's own sentences: their case is meaningful (AmazonEKSWorkerNodePolicy)
+    if isinstance(value, str):
+        return f"must be {what}, without units or %"
+    return f"must be {what}"
+
+
+def _bool_text(kind: str, msg: str, ctx: Mapping[str, Any], value: Any) -> str:
+    return "must be true or false (without quotes)"
+
+
+def _string_text(kind: str, msg: str, ctx: Mapping[str, Any], value: Any) -> str:
+    if isinstance(value, bool):
+        return "must be text; YAML read this as true/false, so put it in quotes"
+    if isinstance(value, int | float):
+        return "must be text; YAML read this as a number, so put it in quotes"
+    return "must be text"
+
+
+def _own_text(kind: str, msg: str, ctx: Mapping[str, Any], value: Any) -> str:
+    return msg  # the project's own sentences: their case is meaningful (AmazonEKSWorkerNodePolicy)
+
+
+_EXPLAINERS: dict[str, Callable[[str, str, Mapping[str, Any], Any], str]] = {
+    "string_pattern_mismatch": _pattern_text,
+    "model_type": _mapping_text,
+    "dict_type": _mapping_text,
+    "model_attributes_type": _mapping_text,
+    "list_type": _list_text,
+    **dict.fromkeys(_NUMBER_WORD, _number_text),
+    "bool_type": _bool_text,
+    "string_type": _string_text,
+    "value_error": _own_text,
+    "config_rule": _own_text,
+    "assertion_error": _own_text,
+}
+"""How each kind of pydantic error is said to a person; any other kind gets pydantic's own message
+(`input should be` turned into `must be`)."""
+
+
+def _explain(kind: str, msg: str, ctx: Mapping[str, Any], value: Any) -> str:
+    explainer = _EXPLAINERS.get(kind)
+    if explainer is not None:
+        return explainer(kind, msg, ctx, value)
     return _lower_first(msg).replace("input should be", "must be")
 
 

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from config.addons import stack_context
 from config.base import ConfigError, problems_of
-from config.models import StackConfig
+from config.stack import StackConfig
 
 
 def raw_stack_config(project: str, values: Mapping[str, Any]) -> dict[str, Any]:

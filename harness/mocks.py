@@ -33,8 +33,8 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.cluster.cluster import kubeconfig as cluster_kubeconfig
-from config.models import region_partition
-from config.nodepools import FAMILY_PATTERN, family_architecture
+from config.families import FAMILY_PATTERN, family_architecture
+from config.patterns import region_partition
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT_ID = "123456789012"
@@ -73,7 +73,7 @@ _ARCH = {"arm64": "arm64", "amd64": "x86_64"}
 def offered_types(region: str) -> dict[str, list[str]]:
     """Instance type -> EC2 architectures offered in `region`: from its catalogue; for a region without
     one, the offline fallback: the families of every catalogued region, architecture by the family
-    naming rule (config/nodepools.py), as if offered everywhere."""
+    naming rule (config/families.py), as if offered everywhere."""
     entry = catalogue(region)
     if entry and entry["families"]:
         return {

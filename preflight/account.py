@@ -29,8 +29,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from config.base import ConfigError
-from config.models import StackConfig, VpcConfig
-from config.nodepools import FAMILY_PATTERN, NodePoolConfig
+from config.cluster import VpcConfig
+from config.families import FAMILY_PATTERN
+from config.nodepools import NodePoolConfig
+from config.stack import StackConfig
 
 SPOT_DIVERSITY_WARNING = 15
 """Below this many instance types a Spot NodePool is warned about: AWS's Spot guidance is to be flexible

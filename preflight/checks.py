@@ -19,7 +19,7 @@ from components.karpenter.interruption_queue import queue_name
 from components.karpenter.node_identity import NODE_ROLE_DESCRIPTION, node_role_name
 from components.karpenter.release import ChartCredentials
 from config.base import ConfigError
-from config.models import AdminAccess
+from config.cluster import AdminAccess
 
 _PRINCIPAL = re.compile(
     r"^arn:(?P<partition>[\w-]+):iam::(?P<account>\d{12}):(?P<kind>user|role)/(?:[^/]*/)*(?P<name>[\w+=,.@-]+)$"

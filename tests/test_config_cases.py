@@ -1313,7 +1313,7 @@ def test_every_accepted_ratio_renders_crd_valid_node_pools_and_the_rest_is_refus
 
 def test_no_pattern_of_the_models_is_shown_raw() -> None:
     from config.base import PATTERN_HINTS
-    from config.models import StackConfig
+    from config.stack import StackConfig
 
     patterns: list[str] = []
 

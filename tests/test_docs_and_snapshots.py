@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from config.models import StackConfig
+from config.stack import StackConfig
 from harness.mocks import ROOT
 from harness.snapshots import stacks, stale
 from tools.generate.config_reference import section

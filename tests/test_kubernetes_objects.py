@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from config.models import ClusterConfig
+from config.cluster import ClusterConfig
 from harness.mocks import ROOT, SECRET, Plan, load_stack_file
 from harness.synth import kubernetes_objects, world_for
 from tests.support.kubernetes_validation import (

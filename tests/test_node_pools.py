@@ -19,13 +19,10 @@ from components.documents.node_pools import (
     spread_label_key,
 )
 from config.base import problems_of
-from config.nodepools import (
-    NodeClassConfig,
-    NodePoolConfig,
-    NodePoolList,
-    family_architecture,
-    label_key_problem,
-)
+from config.families import family_architecture
+from config.labels import label_key_problem
+from config.nodeclass import NodeClassConfig
+from config.nodepools import NodePoolConfig, NodePoolList
 from tests.conftest import stack_values
 from tests.support.crd_validation import (
     SUPPORTED_CEL_FUNCTIONS,

@@ -3,7 +3,7 @@ registry login a chart repository needs."""
 
 from __future__ import annotations
 
-from config.models import AdminAccess
+from config.cluster import AdminAccess
 from preflight.checks import (
     FoundRole,
     caller_admin_conflicts,

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.blocks.aws_context import AwsContext
-from config.models import AdminAccess
+from config.cluster import AdminAccess
 
 
 def access_policy_arn(partition: str, policy: str) -> str:

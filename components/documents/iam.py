@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from config.models import NODE_POLICY_NAMES
+from config.iam import NODE_POLICY_NAMES
 
 POLICY_VERSION = "2012-10-17"
 MANAGED_POLICY_MAX_CHARS = 6144

@@ -14,13 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from components.blocks.naming import DISCOVERY_TAG
-from config.nodepools import (
-    MAX_SPREAD_VALUES,
-    POOL_LABEL_NAME,
-    SPREAD_LABEL_DOMAIN,
-    NodePoolConfig,
-    spot_split,
-)
+from config.labels import POOL_LABEL_NAME, SPREAD_LABEL_DOMAIN
+from config.nodepools import NodePoolConfig
+from config.spot_split import MAX_SPREAD_VALUES, spot_split
 
 __all__ = [
     "MAX_SPREAD_VALUES",

@@ -21,7 +21,8 @@ from components.documents.node_pools import (
     spread_constraint,
 )
 from components.karpenter.node_identity import NodeIdentity
-from config.nodepools import NodeClassConfig, NodePoolConfig
+from config.nodeclass import NodeClassConfig
+from config.nodepools import NodePoolConfig
 
 DEFAULT_CLASS = "default"
 GPU_CLASS = "gpu"

@@ -14,7 +14,7 @@ import pulumi_kubernetes as k8s
 from components.blocks.naming import KARPENTER_CHART, KARPENTER_CRD_CHART
 from components.cluster.fargate import FARGATE_LABEL
 from components.documents import iam as iam_documents
-from config.models import KarpenterConfig
+from config.karpenter import KarpenterConfig
 
 CHART_REPOSITORY = "oci://public.ecr.aws/karpenter"
 RELEASE_POLICY: dict[str, Any] = {"atomic": True, "cleanup_on_fail": True, "timeout": 600, "max_history": 10}

@@ -15,8 +15,13 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.addons.storage_common import AddonArgs, controller_profile, customer_policy, eks_addon
-from components.blocks.naming import IAM_ROLE_NAME_PREFIX_MAX, bounded_prefix
+from components.addons.storage_common import (
+    AddonArgs,
+    addon_role,
+    controller_profile,
+    customer_policy,
+    eks_addon,
+)
 from components.documents import storage as docs
 from config.addons_storage import S3Config
 
@@ -85,23 +90,23 @@ class S3Storage(pulumi.ComponentResource):
                 )
             )
         )
-        role = aws.iam.Role(
-            f"{name}-role",
-            name_prefix=bounded_prefix(f"MountpointS3CsiDriver-{c.cluster_name}", IAM_ROLE_NAME_PREFIX_MAX),
-            path=c.path,
-            permissions_boundary=c.permissions_boundary_arn,
-            assume_role_policy=trust,
-            description=f"Mountpoint for S3 CSI driver node of EKS cluster {c.cluster_name} (Pod Identity)",
-            opts=child,
+        node_role = addon_role(
+            name,
+            "MountpointS3CsiDriver",
+            c,
+            trust,
+            f"Mountpoint for S3 CSI driver node of EKS cluster {c.cluster_name} (Pod Identity)",
+            self,
         )
+        role = node_role.role
         buckets = [(b.name, b.read_only) for b in cfg.buckets]
         grants: list[pulumi.Resource] = []
         if buckets:
             grants += customer_policy(
-                f"{name}-buckets",
+                "buckets",
                 "MountpointS3CsiDriver",
                 c,
-                role,
+                node_role,
                 c.aws.partition.apply(
                     lambda p: json.dumps(docs.mountpoint_policy(partition=p, buckets=buckets))
                 ),

@@ -22,6 +22,7 @@ from components.addons.storage_common import (
     customer_policy,
     eks_addon,
 )
+from components.blocks.arns import cluster_arn
 from components.documents import storage as docs
 from config.addons_storage import S3Config
 
@@ -84,7 +85,7 @@ class S3Storage(pulumi.ComponentResource):
         trust = pulumi.Output.all(c.aws.partition, c.aws.account_id).apply(
             lambda v: json.dumps(
                 docs.pod_identity_trust_policy(
-                    cluster_arn=f"arn:{v[0]}:eks:{c.aws.region}:{v[1]}:cluster/{c.cluster_name}",
+                    cluster_arn=cluster_arn(v[0], c.aws.region, v[1], c.cluster_name),
                     namespace=docs.ADDON_NAMESPACE,
                     service_account=docs.S3_NODE.service_account,
                 )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.blocks.arns import aws_managed_policy_arn
 from components.blocks.aws_context import AwsContext
 from components.blocks.iam_role import IamRole, RoleArgs
 from components.blocks.naming import IAM_ROLE_NAME_PREFIX_MAX, bounded_prefix
@@ -98,7 +99,7 @@ class Fargate(pulumi.ComponentResource):
                 # The attachment shares the role's logical name.
                 policies={
                     "pod-execution": args.aws.partition.apply(
-                        lambda p: f"arn:{p}:iam::aws:policy/AmazonEKSFargatePodExecutionRolePolicy"
+                        lambda p: aws_managed_policy_arn(p, "AmazonEKSFargatePodExecutionRolePolicy")
                     )
                 },
                 per_generation=False,

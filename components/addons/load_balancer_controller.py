@@ -37,10 +37,10 @@ import pulumi_kubernetes as k8s
 
 from components.addons.fargate_profile import AddonFargateProfileArgs, Selector, addon_fargate_profile
 from components.addons.storage_common import AddonArgs
+from components.blocks.helm import release_args
 from components.blocks.iam_role import IamRole, RoleArgs, customer_managed_policy
 from components.blocks.naming import IAM_POLICY_NAME_PREFIX_MAX, IAM_ROLE_NAME_PREFIX_MAX, bounded_prefix
 from components.documents import iam as iam_documents
-from components.karpenter.release import RELEASE_POLICY
 from config.addons_ingress import LoadBalancerControllerConfig
 
 CHART = "aws-load-balancer-controller"
@@ -396,16 +396,15 @@ class LoadBalancerController(pulumi.ComponentResource):
         )
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
-            k8s.helm.v3.ReleaseArgs(
+            release_args(
                 name=RELEASE_NAME,
                 chart=CHART,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
+                repository=CHART_REPOSITORY,
                 version=cfg.version,
                 namespace=NAMESPACE,
                 values=values,
                 # The CRDs are the ConfigFiles above: Helm never upgrades a chart's crds/ folder.
                 skip_crds=True,
-                **RELEASE_POLICY,
             ),
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[self.profile, attachment, *self.crds, *args.wait_for]

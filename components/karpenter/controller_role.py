@@ -13,17 +13,8 @@ import pulumi_aws as aws
 
 from components.blocks.aws_context import AwsContext
 from components.blocks.iam_role import IamRole, RoleArgs, customer_managed_policy
-from components.blocks.naming import IAM_POLICY_NAME_PREFIX_MAX, IAM_ROLE_NAME_PREFIX_MAX, bounded_prefix
+from components.blocks.naming import controller_policy_name_prefix, controller_role_name_prefix
 from components.documents import iam as iam_documents
-
-
-def controller_role_name_prefix(cluster_name: str) -> str:
-    return bounded_prefix(f"KarpenterController-{cluster_name}", IAM_ROLE_NAME_PREFIX_MAX)
-
-
-def controller_policy_name_prefix(policy: str, cluster_name: str) -> str:
-    """Upstream's `KarpenterController<Policy>Policy-<cluster>`, as a prefix within IAM's limit."""
-    return bounded_prefix(f"KarpenterController{policy}Policy-{cluster_name}", IAM_POLICY_NAME_PREFIX_MAX)
 
 
 @dataclass

@@ -13,26 +13,12 @@ import pulumi_aws as aws
 from components.blocks.aws_context import AwsContext
 from components.blocks.iam_role import STABLE_IDENTITY, IamRole, RoleArgs, policy_key
 from components.blocks.naming import (
-    IAM_ROLE_NAME_MAX,
-    IAM_ROLE_NAME_PREFIX_MAX,
     INSTANCE_PROFILE_NAME_PREFIX_MAX,
-    bounded_name,
+    NODE_ROLE_DESCRIPTION,
     bounded_prefix,
+    node_role_name_prefix,
 )
 from components.documents import iam as iam_documents
-
-
-def node_role_name(cluster_name: str) -> str:
-    """Upstream's `KarpenterNodeRole-<cluster>` (the getting-started CloudFormation), within 64 characters:
-    what stacks deployed before name prefixes use, and what a hand-made Karpenter's node role is called."""
-    return bounded_name(f"KarpenterNodeRole-{cluster_name}", IAM_ROLE_NAME_MAX)
-
-
-def node_role_name_prefix(cluster_name: str) -> str:
-    return bounded_prefix(f"KarpenterNodeRole-{cluster_name}", IAM_ROLE_NAME_PREFIX_MAX)
-
-
-NODE_ROLE_DESCRIPTION = "Nodes Karpenter launches for EKS cluster {cluster}"
 
 
 @dataclass

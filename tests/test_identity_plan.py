@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from components.blocks.naming import (
+    STACK_TAG,
     bounded_name,
     bounded_prefix,
     controller_policy_name_prefix,
@@ -188,3 +189,12 @@ def test_china_partition_has_no_aws_commercial_arn(dev_values: dict[str, Any]) -
     assert "arn:aws-cn:iam::aws:policy/AmazonEKSWorkerNodePolicy" in text
     node_trust = json.loads(plan.one("aws:iam/role:Role", "nodes-role").inputs["assumeRolePolicy"])
     assert node_trust["Statement"][0]["Principal"] == {"Service": "ec2.amazonaws.com.cn"}
+
+
+def test_every_role_the_stack_creates_carries_the_stack_tag(dev_plan: Plan, prod_plan: Plan) -> None:
+    """Core and add-on roles alike, so a lookup tells this stack's roles from ones made by hand."""
+    for stack, plan in (("dev", dev_plan), ("prod", prod_plan)):
+        roles = [r for r in plan.resources if r.type == "aws:iam/role:Role"]
+        assert roles
+        for role in roles:
+            assert (role.inputs.get("tags") or {}).get(STACK_TAG) == f"karpenter-eks/{stack}", role.name

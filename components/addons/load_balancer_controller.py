@@ -38,7 +38,7 @@ import pulumi_kubernetes as k8s
 from components.addons.fargate_profile import AddonFargateProfileArgs, Selector, addon_fargate_profile
 from components.addons.storage_common import AddonArgs
 from components.blocks.helm import release_args
-from components.blocks.iam_role import IamRole, RoleArgs, customer_managed_policy
+from components.blocks.iam_role import IamRole, RoleArgs, customer_managed_policy, stack_tags
 from components.blocks.naming import IAM_POLICY_NAME_PREFIX_MAX, IAM_ROLE_NAME_PREFIX_MAX, bounded_prefix
 from components.documents import iam as iam_documents
 from config.addons_ingress import LoadBalancerControllerConfig
@@ -352,6 +352,7 @@ class LoadBalancerController(pulumi.ComponentResource):
                 name_prefix=role_name_prefix(c.cluster_name),
                 path=c.path,
                 permissions_boundary=c.permissions_boundary_arn,
+                tags=stack_tags(),
                 assume_role_policy=pulumi.Output.all(c.oidc_provider_arn, c.oidc_issuer).apply(
                     lambda v: json.dumps(
                         iam_documents.controller_trust_policy(

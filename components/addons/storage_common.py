@@ -12,7 +12,7 @@ import pulumi_aws as aws
 
 from components.addons.fargate_profile import AddonFargateProfileArgs, Selector, addon_fargate_profile
 from components.blocks.aws_context import AwsContext
-from components.blocks.iam_role import IamRole, RoleArgs, customer_managed_policy
+from components.blocks.iam_role import IamRole, RoleArgs, customer_managed_policy, stack_tags
 from components.blocks.naming import IAM_POLICY_NAME_PREFIX_MAX, IAM_ROLE_NAME_PREFIX_MAX, bounded_prefix
 from components.documents import storage as docs
 
@@ -90,6 +90,8 @@ def addon_role(
             name_prefix=bounded_prefix(f"{role_name}-{args.cluster_name}", IAM_ROLE_NAME_PREFIX_MAX),
             path=args.path,
             permissions_boundary=args.permissions_boundary_arn,
+            # Like the core roles: a lookup tells this stack's roles from ones made by hand.
+            tags=stack_tags(),
             assume_role_policy=trust,
             description=description,
             policies=policies or {},

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.blocks.naming import attachment_generation
+from components.blocks.naming import STACK_TAG, attachment_generation
 
 STABLE_IDENTITY = ["name", "namePrefix", "path"]
 """Inputs of the node role and instance profile (and the Fargate pod execution role) that would replace
@@ -17,6 +17,11 @@ them. Running nodes keep the instance profile and authenticate with the role's a
 Karpenter has replaced them, which takes hours under disruption budgets; `pulumi up` would delete the
 old ones at its end and cut every running node off. So once created these never change: a stack deployed
 with a fixed name keeps it, and a later `iam.path` applies only to stacks created after it."""
+
+
+def stack_tags() -> dict[str, str]:
+    """The stack tag (`<project>/<stack>`) of the program being run, for roles made inside a component."""
+    return {STACK_TAG: f"{pulumi.get_project()}/{pulumi.get_stack()}"}
 
 
 def policy_key(arn: str) -> str:

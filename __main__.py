@@ -13,6 +13,7 @@ from components.addons.portainer import Portainer, PortainerArgs
 from components.addons.s3 import S3Args, S3Storage
 from components.addons.storage_common import AddonArgs
 from components.blocks.aws_context import aws_context
+from components.blocks.helm import KARPENTER_CHART_REPOSITORY as CHART_REPOSITORY
 from components.blocks.naming import STACK_TAG
 from components.cluster.admin_access import AdminAccessArgs, AdminAccessEntries
 from components.cluster.cluster import AdoptArgs, Cluster, ClusterArgs, CreateArgs, subnets_by_zone
@@ -22,7 +23,7 @@ from components.karpenter.controller_role import ControllerRole, ControllerRoleA
 from components.karpenter.interruption_queue import InterruptionQueue, InterruptionQueueArgs
 from components.karpenter.node_identity import NodeIdentity, NodeIdentityArgs
 from components.karpenter.node_pools import NodePools, NodePoolsArgs
-from components.karpenter.release import CHART_REPOSITORY, KarpenterRelease, KarpenterReleaseArgs
+from components.karpenter.release import KarpenterRelease, KarpenterReleaseArgs
 from config.addons import demote_gp2, minimum_kubernetes_versions
 from config.base import ConfigError
 from config.karpenter import helm_value_warnings

@@ -14,10 +14,15 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.blocks.naming import IAM_ROLE_NAME_MAX, STACK_TAG, bounded_name
-from components.karpenter.interruption_queue import queue_name
-from components.karpenter.node_identity import NODE_ROLE_DESCRIPTION, node_role_name
-from components.karpenter.release import ChartCredentials
+from components.blocks.helm import ChartCredentials
+from components.blocks.naming import (
+    IAM_ROLE_NAME_MAX,
+    NODE_ROLE_DESCRIPTION,
+    STACK_TAG,
+    bounded_name,
+    node_role_name,
+    queue_name,
+)
 from config.base import ConfigError
 from config.cluster import AdminAccess
 

@@ -5,10 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.blocks.naming import bounded_name, bounded_prefix
-from components.karpenter.controller_role import controller_policy_name_prefix, controller_role_name_prefix
-from components.karpenter.interruption_queue import queue_name, queue_name_prefix, rule_name_prefix
-from components.karpenter.node_identity import node_role_name, node_role_name_prefix
+from components.blocks.naming import (
+    STACK_TAG,
+    bounded_name,
+    bounded_prefix,
+    controller_policy_name_prefix,
+    controller_role_name_prefix,
+    node_role_name,
+    node_role_name_prefix,
+    queue_name,
+    queue_name_prefix,
+    rule_name_prefix,
+)
 from harness.mocks import Plan
 from tests.conftest import render
 
@@ -181,3 +189,12 @@ def test_china_partition_has_no_aws_commercial_arn(dev_values: dict[str, Any]) -
     assert "arn:aws-cn:iam::aws:policy/AmazonEKSWorkerNodePolicy" in text
     node_trust = json.loads(plan.one("aws:iam/role:Role", "nodes-role").inputs["assumeRolePolicy"])
     assert node_trust["Statement"][0]["Principal"] == {"Service": "ec2.amazonaws.com.cn"}
+
+
+def test_every_role_the_stack_creates_carries_the_stack_tag(dev_plan: Plan, prod_plan: Plan) -> None:
+    """Core and add-on roles alike, so a lookup tells this stack's roles from ones made by hand."""
+    for stack, plan in (("dev", dev_plan), ("prod", prod_plan)):
+        roles = [r for r in plan.resources if r.type == "aws:iam/role:Role"]
+        assert roles
+        for role in roles:
+            assert (role.inputs.get("tags") or {}).get(STACK_TAG) == f"karpenter-eks/{stack}", role.name

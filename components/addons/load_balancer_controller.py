@@ -37,14 +37,10 @@ import pulumi_kubernetes as k8s
 
 from components.addons.fargate_profile import AddonFargateProfileArgs, Selector, addon_fargate_profile
 from components.addons.storage_common import AddonArgs
-from components.blocks.naming import (
-    IAM_POLICY_NAME_PREFIX_MAX,
-    IAM_ROLE_NAME_PREFIX_MAX,
-    attachment_generation,
-    bounded_prefix,
-)
+from components.blocks.helm import release_args
+from components.blocks.iam_role import IamRole, RoleArgs, customer_managed_policy, stack_tags
+from components.blocks.naming import IAM_POLICY_NAME_PREFIX_MAX, IAM_ROLE_NAME_PREFIX_MAX, bounded_prefix
 from components.documents import iam as iam_documents
-from components.karpenter.release import RELEASE_POLICY
 from config.addons_ingress import LoadBalancerControllerConfig
 
 CHART = "aws-load-balancer-controller"
@@ -342,40 +338,39 @@ class LoadBalancerController(pulumi.ComponentResource):
         super().__init__("karpenter-eks:addons:LoadBalancerController", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         c, cfg = args.common, args.config
-        role = aws.iam.Role(
-            f"{name}-role",
-            name_prefix=role_name_prefix(c.cluster_name),
-            path=c.path,
-            permissions_boundary=c.permissions_boundary_arn,
-            assume_role_policy=pulumi.Output.all(c.oidc_provider_arn, c.oidc_issuer).apply(
-                lambda v: json.dumps(
-                    iam_documents.controller_trust_policy(
-                        oidc_provider_arn=v[0],
-                        oidc_issuer=v[1],
-                        namespace=NAMESPACE,
-                        service_account=SERVICE_ACCOUNT,
-                    )
-                )
-            ),
-            description=f"AWS Load Balancer Controller of EKS cluster {c.cluster_name} (IRSA)",
-            opts=child,
-        )
-        policy = aws.iam.Policy(
+        policy = customer_managed_policy(
             f"{name}-policy",
             name_prefix=policy_name_prefix(c.cluster_name),
             path=c.path,
-            policy=c.aws.partition.apply(lambda p: json.dumps(iam_policy(p))),
+            document=c.aws.partition.apply(lambda p: json.dumps(iam_policy(p))),
             description=f"AWS Load Balancer Controller permissions (upstream's) for {c.cluster_name}",
-            opts=child,
+            parent=self,
         )
-        attachment = aws.iam.RolePolicyAttachment(
-            # Per path generation: a new role gets its attachment before the old one's goes (see
-            # attachment_generation).
-            f"{name}-policy-{attachment_generation(c.path)}",
-            role=role.name,
-            policy_arn=policy.arn,
-            opts=child,
+        irsa = IamRole(
+            name,
+            RoleArgs(
+                name_prefix=role_name_prefix(c.cluster_name),
+                path=c.path,
+                permissions_boundary=c.permissions_boundary_arn,
+                tags=stack_tags(),
+                assume_role_policy=pulumi.Output.all(c.oidc_provider_arn, c.oidc_issuer).apply(
+                    lambda v: json.dumps(
+                        iam_documents.controller_trust_policy(
+                            oidc_provider_arn=v[0],
+                            oidc_issuer=v[1],
+                            namespace=NAMESPACE,
+                            service_account=SERVICE_ACCOUNT,
+                        )
+                    )
+                ),
+                description=f"AWS Load Balancer Controller of EKS cluster {c.cluster_name} (IRSA)",
+                # Per path generation: a new role gets its attachment before the old one's goes (see
+                # attachment_generation).
+                policies={"policy": policy.arn},
+            ),
+            self,
         )
+        role, (attachment,) = irsa.role, irsa.attachments
         self.profile = addon_fargate_profile(
             f"{name}-profile",
             AddonFargateProfileArgs(
@@ -402,16 +397,15 @@ class LoadBalancerController(pulumi.ComponentResource):
         )
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
-            k8s.helm.v3.ReleaseArgs(
+            release_args(
                 name=RELEASE_NAME,
                 chart=CHART,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
+                repository=CHART_REPOSITORY,
                 version=cfg.version,
                 namespace=NAMESPACE,
                 values=values,
                 # The CRDs are the ConfigFiles above: Helm never upgrades a chart's crds/ folder.
                 skip_crds=True,
-                **RELEASE_POLICY,
             ),
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[self.profile, attachment, *self.crds, *args.wait_for]

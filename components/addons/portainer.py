@@ -34,7 +34,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.addons.fargate_profile import AddonFargateProfileArgs, Selector, addon_fargate_profile
-from components.karpenter.release import RELEASE_POLICY
+from components.blocks.helm import release_args
 from config.addons_ingress import PortainerConfig, PortainerIngressConfig
 
 CHART = "portainer"
@@ -233,14 +233,13 @@ class Portainer(pulumi.ComponentResource):
         )
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
-            k8s.helm.v3.ReleaseArgs(
+            release_args(
                 name=RELEASE_NAME,
                 chart=CHART,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
+                repository=CHART_REPOSITORY,
                 version=cfg.version,
                 namespace=ns,
                 values=portainer_values(trusted_origin=cfg.ingress.host if cfg.ingress.enabled else None),
-                **RELEASE_POLICY,
             ),
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[self.profile, self.claim, password, *args.wait_for]

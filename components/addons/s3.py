@@ -15,8 +15,14 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.addons.storage_common import AddonArgs, controller_profile, customer_policy, eks_addon
-from components.blocks.naming import IAM_ROLE_NAME_PREFIX_MAX, bounded_prefix
+from components.addons.storage_common import (
+    AddonArgs,
+    addon_role,
+    controller_profile,
+    customer_policy,
+    eks_addon,
+)
+from components.blocks.arns import cluster_arn
 from components.documents import storage as docs
 from config.addons_storage import S3Config
 
@@ -79,29 +85,29 @@ class S3Storage(pulumi.ComponentResource):
         trust = pulumi.Output.all(c.aws.partition, c.aws.account_id).apply(
             lambda v: json.dumps(
                 docs.pod_identity_trust_policy(
-                    cluster_arn=f"arn:{v[0]}:eks:{c.aws.region}:{v[1]}:cluster/{c.cluster_name}",
+                    cluster_arn=cluster_arn(v[0], c.aws.region, v[1], c.cluster_name),
                     namespace=docs.ADDON_NAMESPACE,
                     service_account=docs.S3_NODE.service_account,
                 )
             )
         )
-        role = aws.iam.Role(
-            f"{name}-role",
-            name_prefix=bounded_prefix(f"MountpointS3CsiDriver-{c.cluster_name}", IAM_ROLE_NAME_PREFIX_MAX),
-            path=c.path,
-            permissions_boundary=c.permissions_boundary_arn,
-            assume_role_policy=trust,
-            description=f"Mountpoint for S3 CSI driver node of EKS cluster {c.cluster_name} (Pod Identity)",
-            opts=child,
+        node_role = addon_role(
+            name,
+            "MountpointS3CsiDriver",
+            c,
+            trust,
+            f"Mountpoint for S3 CSI driver node of EKS cluster {c.cluster_name} (Pod Identity)",
+            self,
         )
+        role = node_role.role
         buckets = [(b.name, b.read_only) for b in cfg.buckets]
         grants: list[pulumi.Resource] = []
         if buckets:
             grants += customer_policy(
-                f"{name}-buckets",
+                "buckets",
                 "MountpointS3CsiDriver",
                 c,
-                role,
+                node_role,
                 c.aws.partition.apply(
                     lambda p: json.dumps(docs.mountpoint_policy(partition=p, buckets=buckets))
                 ),

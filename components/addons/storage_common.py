@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,12 +12,8 @@ import pulumi_aws as aws
 
 from components.addons.fargate_profile import AddonFargateProfileArgs, Selector, addon_fargate_profile
 from components.blocks.aws_context import AwsContext
-from components.blocks.naming import (
-    IAM_POLICY_NAME_PREFIX_MAX,
-    IAM_ROLE_NAME_PREFIX_MAX,
-    attachment_generation,
-    bounded_prefix,
-)
+from components.blocks.iam_role import IamRole, RoleArgs, customer_managed_policy, stack_tags
+from components.blocks.naming import IAM_POLICY_NAME_PREFIX_MAX, IAM_ROLE_NAME_PREFIX_MAX, bounded_prefix
 from components.documents import storage as docs
 
 
@@ -50,14 +46,11 @@ def irsa_role(
 ) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
     """An IRSA role for `service_accounts` in kube-system, an AWS managed policy and customer managed
     policies (`inline`: key -> document)."""
-    child = pulumi.ResourceOptions(parent=parent)
-    role = aws.iam.Role(
-        f"{name}-role",
-        # A prefix: replacing the role (a new `iam.path`) creates the new one first.
-        name_prefix=bounded_prefix(f"{role_name}-{args.cluster_name}", IAM_ROLE_NAME_PREFIX_MAX),
-        path=args.path,
-        permissions_boundary=args.permissions_boundary_arn,
-        assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
+    irsa = addon_role(
+        name,
+        role_name,
+        args,
+        pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
             lambda v: _dump(
                 docs.irsa_trust_policy(
                     oidc_provider_arn=v[0],
@@ -67,47 +60,65 @@ def irsa_role(
                 )
             )
         ),
-        description=f"{role_name} of EKS cluster {args.cluster_name} (IRSA)",
-        opts=child,
+        f"{role_name} of EKS cluster {args.cluster_name} (IRSA)",
+        parent,
+        # Per path generation, so a new role's attachment is made before the old one's goes.
+        policies={}
+        if managed_policy is None
+        else {managed_policy: args.aws.partition.apply(lambda p: docs.managed_policy_arn(p, managed_policy))},
     )
-    grants: list[pulumi.Resource] = []
-    if managed_policy is not None:
-        grants.append(
-            aws.iam.RolePolicyAttachment(
-                # Per path generation, so a new role's attachment is made before the old one's goes.
-                f"{name}-{managed_policy}-{attachment_generation(args.path)}",
-                role=role.name,
-                policy_arn=args.aws.partition.apply(lambda p: docs.managed_policy_arn(p, managed_policy)),
-                opts=child,
-            )
-        )
+    grants: list[pulumi.Resource] = list(irsa.attachments)
     for key, document in inline.items():
-        grants += customer_policy(f"{name}-{key}", role_name, args, role, document, parent)
-    return role, grants
+        grants += customer_policy(key, role_name, args, irsa, document, parent)
+    return irsa.role, grants
 
 
-def customer_policy(
+def addon_role(
     name: str,
     role_name: str,
     args: AddonArgs,
-    role: aws.iam.Role,
+    trust: pulumi.Input[str],
+    description: str,
+    parent: pulumi.Resource,
+    policies: Mapping[str, pulumi.Input[str]] | None = None,
+) -> IamRole:
+    """An add-on's role `<role_name>-<cluster>-…`, its attachments named per IAM path generation."""
+    return IamRole(
+        name,
+        RoleArgs(
+            # A prefix: replacing the role (a new `iam.path`) creates the new one first.
+            name_prefix=bounded_prefix(f"{role_name}-{args.cluster_name}", IAM_ROLE_NAME_PREFIX_MAX),
+            path=args.path,
+            permissions_boundary=args.permissions_boundary_arn,
+            # Like the core roles: a lookup tells this stack's roles from ones made by hand.
+            tags=stack_tags(),
+            assume_role_policy=trust,
+            description=description,
+            policies=policies or {},
+        ),
+        parent,
+    )
+
+
+def customer_policy(
+    key: str,
+    role_name: str,
+    args: AddonArgs,
+    role: IamRole,
     document: pulumi.Input[str],
     parent: pulumi.Resource,
 ) -> list[pulumi.Resource]:
     """A customer managed policy attached to `role`: name-prefixed and attached per IAM path generation,
     like the controller's, so a replacement (a new path, a new role) creates before it deletes."""
-    child = pulumi.ResourceOptions(parent=parent)
-    policy = aws.iam.Policy(
-        name,
+    policy = customer_managed_policy(
+        f"{role.name}-{key}",
         name_prefix=bounded_prefix(f"{role_name}-{args.cluster_name}", IAM_POLICY_NAME_PREFIX_MAX),
         path=args.path,
-        policy=document,
+        document=document,
         description=f"{role_name} permissions for EKS cluster {args.cluster_name}",
-        opts=child,
+        parent=parent,
     )
-    attachment = aws.iam.RolePolicyAttachment(
-        f"{name}-{attachment_generation(args.path)}", role=role.name, policy_arn=policy.arn, opts=child
-    )
+    attachment = role.attach(key, policy.arn)
     return [policy, attachment]
 
 

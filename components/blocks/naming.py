@@ -67,3 +67,45 @@ KARPENTER_CHART = "karpenter"
 """The controller's chart, and its Helm release's name."""
 KARPENTER_CRD_CHART = "karpenter-crd"
 """The chart holding Karpenter's CRDs, and its Helm release's name."""
+
+
+# --- Names of the Karpenter resources a stack creates (and a lookup of the live account expects) ---------
+
+
+def node_role_name(cluster_name: str) -> str:
+    """Upstream's `KarpenterNodeRole-<cluster>` (the getting-started CloudFormation), within 64 characters:
+    what stacks deployed before name prefixes use, and what a hand-made Karpenter's node role is called."""
+    return bounded_name(f"{NODE_ROLE_PREFIX}{cluster_name}", IAM_ROLE_NAME_MAX)
+
+
+def node_role_name_prefix(cluster_name: str) -> str:
+    return bounded_prefix(f"{NODE_ROLE_PREFIX}{cluster_name}", IAM_ROLE_NAME_PREFIX_MAX)
+
+
+NODE_ROLE_DESCRIPTION = "Nodes Karpenter launches for EKS cluster {cluster}"
+
+
+def controller_role_name_prefix(cluster_name: str) -> str:
+    return bounded_prefix(f"{CONTROLLER_ROLE_PREFIX}{cluster_name}", IAM_ROLE_NAME_PREFIX_MAX)
+
+
+def controller_policy_name_prefix(policy: str, cluster_name: str) -> str:
+    """Upstream's `KarpenterController<Policy>Policy-<cluster>`, as a prefix within IAM's limit."""
+    return bounded_prefix(f"KarpenterController{policy}Policy-{cluster_name}", IAM_POLICY_NAME_PREFIX_MAX)
+
+
+def queue_name(cluster_name: str) -> str:
+    """The name upstream (and a hand-made Karpenter) gives the queue: the cluster's name."""
+    return bounded_name(cluster_name, SQS_QUEUE_NAME_MAX)
+
+
+def queue_name_prefix(cluster_name: str) -> str:
+    """A prefix, never the exact name: SQS CreateQueue returns an existing queue of the same name and
+    attributes instead of failing, so a fixed name could take over (and later delete) a queue made by
+    hand; a prefix also makes a replacement create the new queue first."""
+    return bounded_prefix(f"Karpenter-{cluster_name}", SQS_QUEUE_NAME_PREFIX_MAX)
+
+
+def rule_name_prefix(cluster_name: str, key: str) -> str:
+    """Within EventBridge's 38-character prefix limit (a digest keeps long names unique)."""
+    return bounded_prefix(f"Karpenter-{cluster_name}-{key}", EVENT_RULE_NAME_PREFIX_MAX)

@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
 
+from components.blocks.arns import cluster_arn, oidc_provider_arn
 from components.blocks.aws_context import AwsContext
 from components.blocks.naming import DISCOVERY_TAG
 from components.cluster.network import Network
@@ -54,10 +55,6 @@ def check_authentication_mode(cluster_name: str, mode: str | None) -> None:
             f"entries (Karpenter's nodes join through one). Fix: aws eks update-cluster-config --name "
             f"{cluster_name} --access-config authenticationMode=API_AND_CONFIG_MAP, then run again."
         )
-
-
-def cluster_arn(partition: str, region: str, account_id: str, cluster_name: str) -> str:
-    return f"arn:{partition}:eks:{region}:{account_id}:cluster/{cluster_name}"
 
 
 def field_of(value: Any, name: str) -> Any:
@@ -239,7 +236,7 @@ class Cluster(pulumi.ComponentResource):
             self.oidc_provider_arn = provider.arn
         else:
             self.oidc_provider_arn = pulumi.Output.all(ctx.partition, ctx.account_id).apply(
-                lambda v: f"arn:{v[0]}:iam::{v[1]}:oidc-provider/{host}"
+                lambda v: oidc_provider_arn(v[0], v[1], host)
             )
         eks_group = field_of(vpc, "cluster_security_group_id")
         self.security_group_id = pulumi.Output.from_input(args.security_group_id or eks_group)

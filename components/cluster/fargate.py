@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.blocks.arns import aws_managed_policy_arn
 from components.blocks.aws_context import AwsContext
+from components.blocks.iam_role import IamRole, RoleArgs
 from components.blocks.naming import FARGATE_ROLE_PREFIX, IAM_ROLE_NAME_PREFIX_MAX, bounded_prefix
 from components.documents import iam as iam_documents
-from components.karpenter.node_identity import STABLE_IDENTITY
 
 FARGATE_LABEL = {"fargate": "enabled"}
 COREDNS_LABEL = {"k8s-app": "kube-dns"}
@@ -74,36 +75,42 @@ class Fargate(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: FargateArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("karpenter-eks:fargate:Fargate", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
-            f"{name}-pod-execution",
-            # The profiles name this role: replacing it would replace them (stopping Karpenter and CoreDNS),
-            # so its identity never changes once created (as the node role's, see STABLE_IDENTITY).
-            name_prefix=bounded_prefix(f"{FARGATE_ROLE_PREFIX}{args.cluster_name}", IAM_ROLE_NAME_PREFIX_MAX),
-            path=args.path,
-            tags=args.tags or None,
-            permissions_boundary=args.permissions_boundary_arn,
-            assume_role_policy=pulumi.Output.all(args.aws.partition, args.aws.account_id).apply(
-                lambda v: json.dumps(
-                    iam_documents.fargate_pod_execution_trust_policy(
-                        partition=v[0],
-                        region=args.aws.region,
-                        account_id=v[1],
-                        cluster_name=args.cluster_name,
+        pod_execution = IamRole(
+            name,
+            RoleArgs(
+                # The profiles name this role: replacing it would replace them (stopping Karpenter and
+                # CoreDNS), so its identity never changes once created (as the node role's, see
+                # STABLE_IDENTITY).
+                name_prefix=bounded_prefix(
+                    f"{FARGATE_ROLE_PREFIX}{args.cluster_name}", IAM_ROLE_NAME_PREFIX_MAX
+                ),
+                path=args.path,
+                tags=args.tags,
+                permissions_boundary=args.permissions_boundary_arn,
+                assume_role_policy=pulumi.Output.all(args.aws.partition, args.aws.account_id).apply(
+                    lambda v: json.dumps(
+                        iam_documents.fargate_pod_execution_trust_policy(
+                            partition=v[0],
+                            region=args.aws.region,
+                            account_id=v[1],
+                            cluster_name=args.cluster_name,
+                        )
                     )
-                )
+                ),
+                description=f"Fargate pod execution role of EKS cluster {args.cluster_name}",
+                # The attachment shares the role's logical name.
+                policies={
+                    "pod-execution": args.aws.partition.apply(
+                        lambda p: aws_managed_policy_arn(p, "AmazonEKSFargatePodExecutionRolePolicy")
+                    )
+                },
+                per_generation=False,
+                stable_identity=True,
             ),
-            description=f"Fargate pod execution role of EKS cluster {args.cluster_name}",
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=STABLE_IDENTITY),
+            self,
+            role_name=f"{name}-pod-execution",
         )
-        attachment = aws.iam.RolePolicyAttachment(
-            f"{name}-pod-execution",
-            role=role.name,
-            policy_arn=args.aws.partition.apply(
-                lambda p: f"arn:{p}:iam::aws:policy/AmazonEKSFargatePodExecutionRolePolicy"
-            ),
-            opts=child,
-        )
+        role, (attachment,) = pod_execution.role, pod_execution.attachments
         self.profile = aws.eks.FargateProfile(
             f"{name}-profile",
             cluster_name=args.cluster,

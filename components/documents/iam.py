@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from components.blocks import arns
+from components.blocks.arns import aws_managed_policy_arn
 from config.iam import NODE_POLICY_NAMES
 
 POLICY_VERSION = "2012-10-17"
@@ -85,7 +87,7 @@ def node_trust_policy(dns_suffix: str) -> dict[str, Any]:
 
 def node_managed_policy_arns(partition: str) -> list[str]:
     """The AWS managed policies every Karpenter node needs, in ``partition``."""
-    return [f"arn:{partition}:iam::aws:policy/{name}" for name in NODE_MANAGED_POLICIES]
+    return [aws_managed_policy_arn(partition, name) for name in NODE_MANAGED_POLICIES]
 
 
 # --- controller role -------------------------------------------------------------------------------------
@@ -152,7 +154,7 @@ class _Scope:
 
     @property
     def cluster_arn(self) -> str:
-        return f"arn:{self.partition}:eks:{self.region}:{self.account_id}:cluster/{self.cluster_name}"
+        return arns.cluster_arn(self.partition, self.region, self.account_id, self.cluster_name)
 
     @property
     def instance_profiles(self) -> str:
@@ -448,7 +450,7 @@ def fargate_pod_execution_trust_policy(
     *, partition: str, region: str, account_id: str, cluster_name: str
 ) -> dict[str, Any]:
     """Trust of the Fargate pod execution role, only for this cluster's Fargate profiles (confused deputy)."""
-    profiles = f"arn:{partition}:eks:{region}:{account_id}:fargateprofile/{cluster_name}/*"
+    profiles = arns.fargate_profiles_arn(partition, region, account_id, cluster_name)
     return _document(
         {
             "Effect": "Allow",

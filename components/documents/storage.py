@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from components.blocks.arns import aws_managed_policy_arn
 from components.documents import iam as iam_documents
 
 POLICY_VERSION = "2012-10-17"
@@ -64,8 +65,8 @@ def _document(*statements: dict[str, Any]) -> dict[str, Any]:
 
 def managed_policy_arn(partition: str, name: str) -> str:
     """`AmazonEBSCSIDriverPolicyV2` is at `policy/`, `AmazonEFSCSIDriverPolicy` at `policy/service-role/`."""
-    paths = {"AmazonEBSCSIDriverPolicyV2": "", "AmazonEFSCSIDriverPolicy": "service-role/"}
-    return f"arn:{partition}:iam::aws:policy/{paths[name]}{name}"
+    paths = {"AmazonEBSCSIDriverPolicyV2": "/", "AmazonEFSCSIDriverPolicy": "/service-role/"}
+    return aws_managed_policy_arn(partition, name, paths[name])
 
 
 irsa_trust_policy = iam_documents.irsa_trust_policy

@@ -12,23 +12,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.blocks.aws_context import AwsContext
-from components.blocks.naming import (
-    CONTROLLER_ROLE_PREFIX,
-    IAM_POLICY_NAME_PREFIX_MAX,
-    IAM_ROLE_NAME_PREFIX_MAX,
-    attachment_generation,
-    bounded_prefix,
-)
+from components.blocks.iam_role import IamRole, RoleArgs, customer_managed_policy
+from components.blocks.naming import controller_policy_name_prefix, controller_role_name_prefix
 from components.documents import iam as iam_documents
-
-
-def controller_role_name_prefix(cluster_name: str) -> str:
-    return bounded_prefix(f"{CONTROLLER_ROLE_PREFIX}{cluster_name}", IAM_ROLE_NAME_PREFIX_MAX)
-
-
-def controller_policy_name_prefix(policy: str, cluster_name: str) -> str:
-    """Upstream's `KarpenterController<Policy>Policy-<cluster>`, as a prefix within IAM's limit."""
-    return bounded_prefix(f"KarpenterController{policy}Policy-{cluster_name}", IAM_POLICY_NAME_PREFIX_MAX)
 
 
 @dataclass
@@ -56,7 +42,6 @@ class ControllerRole(pulumi.ComponentResource):
         self, name: str, args: ControllerRoleArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("karpenter-eks:iam:ControllerRole", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
             lambda v: json.dumps(
                 iam_documents.controller_trust_policy(
@@ -67,18 +52,21 @@ class ControllerRole(pulumi.ComponentResource):
                 )
             )
         )
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            # A prefix: a replacement (a new `iam.path`) creates the new role first; the controller
-            # rolls onto it (its pods carry the role ARN as an annotation) before the old one goes.
-            name_prefix=controller_role_name_prefix(args.cluster_name),
-            path=args.path,
-            tags=args.tags or None,
-            permissions_boundary=args.permissions_boundary_arn,
-            assume_role_policy=trust,
-            description=f"Karpenter controller of EKS cluster {args.cluster_name} (IRSA)",
-            opts=child,
+        identity = IamRole(
+            name,
+            RoleArgs(
+                # A prefix: a replacement (a new `iam.path`) creates the new role first; the controller
+                # rolls onto it (its pods carry the role ARN as an annotation) before the old one goes.
+                name_prefix=controller_role_name_prefix(args.cluster_name),
+                path=args.path,
+                tags=args.tags,
+                permissions_boundary=args.permissions_boundary_arn,
+                assume_role_policy=trust,
+                description=f"Karpenter controller of EKS cluster {args.cluster_name} (IRSA)",
+            ),
+            self,
         )
+        self.role = identity.role
         documents = pulumi.Output.all(
             args.aws.partition, args.aws.account_id, args.node_role_arn, args.queue_arn
         ).apply(
@@ -92,22 +80,17 @@ class ControllerRole(pulumi.ComponentResource):
                 manage_instance_profiles=args.manage_instance_profiles,
             )
         )
-        self.attachments = []
-        generation = attachment_generation(args.path)
         for policy in iam_documents.POLICY_NAMES:
-            managed = aws.iam.Policy(
+            managed = customer_managed_policy(
                 f"{name}-{policy}",
                 name_prefix=controller_policy_name_prefix(policy, args.cluster_name),
                 path=args.path,
-                policy=documents.apply(lambda docs, p=policy: _dump(docs[p])),  # type: ignore[misc]
+                document=documents.apply(lambda docs, p=policy: _dump(docs[p])),  # type: ignore[misc]
                 description=f"Karpenter {policy} permissions for EKS cluster {args.cluster_name}",
-                opts=child,
+                parent=self,
             )
-            self.attachments.append(
-                aws.iam.RolePolicyAttachment(
-                    f"{name}-{policy}-{generation}", role=self.role.name, policy_arn=managed.arn, opts=child
-                )
-            )
+            identity.attach(policy, managed.arn)
+        self.attachments = identity.attachments
         self.role_arn = self.role.arn
         self.register_outputs({"roleArn": self.role.arn})
 

@@ -9,31 +9,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.blocks.naming import (
-    EVENT_RULE_NAME_PREFIX_MAX,
-    SQS_QUEUE_NAME_MAX,
-    SQS_QUEUE_NAME_PREFIX_MAX,
-    bounded_name,
-    bounded_prefix,
-)
+from components.blocks.naming import queue_name_prefix, rule_name_prefix
 from components.documents import iam as iam_documents
-
-
-def queue_name(cluster_name: str) -> str:
-    """The name upstream (and a hand-made Karpenter) gives the queue: the cluster's name."""
-    return bounded_name(cluster_name, SQS_QUEUE_NAME_MAX)
-
-
-def queue_name_prefix(cluster_name: str) -> str:
-    """A prefix, never the exact name: SQS CreateQueue returns an existing queue of the same name and
-    attributes instead of failing, so a fixed name could take over (and later delete) a queue made by
-    hand; a prefix also makes a replacement create the new queue first."""
-    return bounded_prefix(f"Karpenter-{cluster_name}", SQS_QUEUE_NAME_PREFIX_MAX)
-
-
-def rule_name_prefix(cluster_name: str, key: str) -> str:
-    """Within EventBridge's 38-character prefix limit (a digest keeps long names unique)."""
-    return bounded_prefix(f"Karpenter-{cluster_name}-{key}", EVENT_RULE_NAME_PREFIX_MAX)
 
 
 @dataclass

@@ -11,40 +11,15 @@ import pulumi
 import pulumi_aws as aws
 
 from components.blocks.aws_context import AwsContext
+from components.blocks.iam_role import STABLE_IDENTITY, IamRole, RoleArgs, policy_key
 from components.blocks.naming import (
-    IAM_ROLE_NAME_MAX,
-    IAM_ROLE_NAME_PREFIX_MAX,
     INSTANCE_PROFILE_NAME_PREFIX_MAX,
+    NODE_ROLE_DESCRIPTION,
     NODE_ROLE_PREFIX,
-    bounded_name,
     bounded_prefix,
+    node_role_name_prefix,
 )
 from components.documents import iam as iam_documents
-
-
-def node_role_name(cluster_name: str) -> str:
-    """Upstream's `KarpenterNodeRole-<cluster>` (the getting-started CloudFormation), within 64 characters:
-    what stacks deployed before name prefixes use, and what a hand-made Karpenter's node role is called."""
-    return bounded_name(f"{NODE_ROLE_PREFIX}{cluster_name}", IAM_ROLE_NAME_MAX)
-
-
-def node_role_name_prefix(cluster_name: str) -> str:
-    return bounded_prefix(f"{NODE_ROLE_PREFIX}{cluster_name}", IAM_ROLE_NAME_PREFIX_MAX)
-
-
-NODE_ROLE_DESCRIPTION = "Nodes Karpenter launches for EKS cluster {cluster}"
-
-STABLE_IDENTITY = ["name", "namePrefix", "path"]
-"""Inputs of the node role and instance profile (and the Fargate pod execution role) that would replace
-them. Running nodes keep the instance profile and authenticate with the role's access entry until
-Karpenter has replaced them, which takes hours under disruption budgets; `pulumi up` would delete the
-old ones at its end and cut every running node off. So once created these never change: a stack deployed
-with a fixed name keeps it, and a later `iam.path` applies only to stacks created after it."""
-
-
-def policy_key(arn: str) -> str:
-    """A stable logical-name key for a managed policy: its name, never its position in a list."""
-    return arn.rsplit("/", 1)[-1]
 
 
 @dataclass
@@ -73,19 +48,7 @@ class NodeIdentity(pulumi.ComponentResource):
         super().__init__("karpenter-eks:iam:NodeIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         stable = pulumi.ResourceOptions(parent=self, ignore_changes=STABLE_IDENTITY)
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            name_prefix=node_role_name_prefix(args.cluster_name),
-            path=args.path,
-            tags=args.tags or None,
-            permissions_boundary=args.permissions_boundary_arn,
-            assume_role_policy=args.aws.dns_suffix.apply(
-                lambda dns: json.dumps(iam_documents.node_trust_policy(dns))
-            ),
-            description=NODE_ROLE_DESCRIPTION.format(cluster=args.cluster_name),
-            opts=stable,
-        )
-        attachments: list[pulumi.Resource] = []
+        policies: dict[str, pulumi.Input[str]] = {}
         for key in iam_documents.NODE_MANAGED_POLICIES:
 
             def managed_arn(partition: str, key: str = key) -> str:
@@ -93,20 +56,28 @@ class NodeIdentity(pulumi.ComponentResource):
                     a for a in iam_documents.node_managed_policy_arns(partition) if policy_key(a) == key
                 )
 
-            attachments.append(
-                aws.iam.RolePolicyAttachment(
-                    f"{name}-{key}",
-                    role=self.role.name,
-                    policy_arn=args.aws.partition.apply(managed_arn),
-                    opts=child,
-                )
-            )
-        for arn in args.extra_policy_arns:
-            attachments.append(
-                aws.iam.RolePolicyAttachment(
-                    f"{name}-{policy_key(arn)}", role=self.role.name, policy_arn=arn, opts=child
-                )
-            )
+            policies[key] = args.aws.partition.apply(managed_arn)
+        # Unique keys, none of the managed ones: the config validates it.
+        policies.update({policy_key(arn): arn for arn in args.extra_policy_arns})
+        identity = IamRole(
+            name,
+            RoleArgs(
+                name_prefix=node_role_name_prefix(args.cluster_name),
+                path=args.path,
+                tags=args.tags,
+                permissions_boundary=args.permissions_boundary_arn,
+                assume_role_policy=args.aws.dns_suffix.apply(
+                    lambda dns: json.dumps(iam_documents.node_trust_policy(dns))
+                ),
+                description=NODE_ROLE_DESCRIPTION.format(cluster=args.cluster_name),
+                policies=policies,
+                per_generation=False,
+                stable_identity=True,
+            ),
+            self,
+        )
+        self.role = identity.role
+        attachments: list[pulumi.Resource] = list(identity.attachments)
         self.instance_profile = aws.iam.InstanceProfile(
             f"{name}-profile",
             name_prefix=bounded_prefix(

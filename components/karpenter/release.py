@@ -11,15 +11,12 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.blocks.helm import KARPENTER_CHART_REPOSITORY, ChartCredentials, release_args
 from components.blocks.naming import KARPENTER_CHART, KARPENTER_CRD_CHART
 from components.cluster.fargate import FARGATE_LABEL
 from components.documents import iam as iam_documents
 from config.karpenter import KarpenterConfig
 
-CHART_REPOSITORY = "oci://public.ecr.aws/karpenter"
-RELEASE_POLICY: dict[str, Any] = {"atomic": True, "cleanup_on_fail": True, "timeout": 600, "max_history": 10}
-"""How every Helm release of this program is installed and upgraded: a failed install or upgrade rolls
-back and cleans up (atomic), within 10 minutes, keeping 10 revisions for `helm rollback`."""
 IRSA_ANNOTATION = iam_documents.IRSA_ANNOTATION
 ROLE_POD_ANNOTATION = iam_documents.ROLE_POD_ANNOTATION
 FARGATE_SCHEDULER = "fargate-scheduler"
@@ -27,15 +24,6 @@ CRD_NAMESPACE = "kube-system"
 """Where the `karpenter-crd` release (its Helm record) lives: a namespace this stack never deletes and
 no config key changes. Its CRDs are cluster-scoped and reference no namespace (the 1.14.1 CRDs have no
 conversion webhook), so the release never depends on the controller's namespace."""
-
-
-@dataclass(frozen=True)
-class ChartCredentials:
-    """Registry login for the OCI chart pulls (pulumi-kubernetes logs in with these through a temporary
-    credential store, ignoring a stale token in Docker's or Helm's)."""
-
-    username: pulumi.Input[str]
-    password: pulumi.Input[str]
 
 
 def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -87,31 +75,6 @@ def controller_values(
     return deep_merge(values, config.helm_values)
 
 
-def release_args(
-    chart: str,
-    version: str,
-    namespace: pulumi.Input[str],
-    values: pulumi.Input[Mapping[str, Any]],
-    repository: str = CHART_REPOSITORY,
-    credentials: ChartCredentials | None = None,
-    **extra: Any,
-) -> k8s.helm.v3.ReleaseArgs:
-    return k8s.helm.v3.ReleaseArgs(
-        name=chart,
-        chart=f"{repository.rstrip('/')}/{chart}",
-        version=version,
-        namespace=namespace,
-        values=values,
-        repository_opts=k8s.helm.v3.RepositoryOptsArgs(
-            username=credentials.username, password=pulumi.Output.secret(credentials.password)
-        )
-        if credentials
-        else None,
-        **RELEASE_POLICY,
-        **extra,
-    )
-
-
 @dataclass
 class KarpenterReleaseArgs:
     cluster_name: str
@@ -120,7 +83,7 @@ class KarpenterReleaseArgs:
     controller_role_arn: pulumi.Input[str]
     config: KarpenterConfig
     wait_for: Sequence[pulumi.Resource]
-    chart_repository: str = CHART_REPOSITORY
+    chart_repository: str = KARPENTER_CHART_REPOSITORY
     chart_credentials: ChartCredentials | None = None
     """What must exist before the controller starts: the active Fargate profile, the controller role's
     policy attachments, the queue policy and rules (the queue itself comes in through the values)."""
@@ -144,12 +107,13 @@ class KarpenterRelease(pulumi.ComponentResource):
         self.crds = k8s.helm.v3.Release(
             f"{name}-crd",
             release_args(
-                KARPENTER_CRD_CHART,
-                cfg.version,
-                CRD_NAMESPACE,
-                {},
-                args.chart_repository,
-                args.chart_credentials,
+                name=KARPENTER_CRD_CHART,
+                chart=KARPENTER_CRD_CHART,
+                version=cfg.version,
+                namespace=CRD_NAMESPACE,
+                values={},
+                repository=args.chart_repository,
+                credentials=args.chart_credentials,
             ),
             # A Release is replaced when its namespace changes (pulumi-kubernetes helm_release.go), and
             # replacing this one deletes the CRDs and with them every NodePool, EC2NodeClass and NodeClaim
@@ -174,12 +138,13 @@ class KarpenterRelease(pulumi.ComponentResource):
             f"{name}-controller",
             # CRDs belong to the karpenter-crd release: Helm never upgrades a chart's crds/ folder.
             release_args(
-                KARPENTER_CHART,
-                cfg.version,
-                self.namespace.metadata.name,
-                values,
-                args.chart_repository,
-                args.chart_credentials,
+                name=KARPENTER_CHART,
+                chart=KARPENTER_CHART,
+                version=cfg.version,
+                namespace=self.namespace.metadata.name,
+                values=values,
+                repository=args.chart_repository,
+                credentials=args.chart_credentials,
                 skip_crds=True,
             ),
             # A namespace change replaces the release: delete first, so two controllers never run at once

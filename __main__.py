@@ -3,14 +3,12 @@
 import pulumi
 import pulumi_aws as aws
 
-from components.blocks.naming import STACK_TAG
-from components.compose import compose, stack_tags
-from components.karpenter.release import CHART_REPOSITORY
+import preflight
+from components.compose import compose
 from config.base import ConfigError
 from config.load import load_stack_config
 from config.models import helm_value_warnings
-from preflight import checks as preflight
-from preflight.account import check_account, with_account_problems
+from preflight.account import with_account_problems
 
 try:
     cfg = load_stack_config()
@@ -21,19 +19,12 @@ except ConfigError as refused:
 aws_provider = aws.Provider(
     "aws", region=cfg.region, default_tags=aws.ProviderDefaultTagsArgs(tags=cfg.tags) if cfg.tags else None
 )
-# What only the account knows (AZs, instance families offered, Spot diversity), before anything else.
-account = check_account(cfg, aws_provider)
+# What only the account knows, and refusals that need it, before anything else is registered.
+checked = preflight.run(cfg, aws_provider)
 for warning in helm_value_warnings(cfg.karpenter):
     pulumi.log.warn(warning)
-# Refusals that need the live account, before anything else is registered.
-if cfg.cluster.mode == "create":
-    preflight.check_caller_not_listed(cfg.cluster.name, cfg.cluster.admin_access, aws_provider)
-else:
-    preflight.check_no_foreign_karpenter(cfg.cluster.name, stack_tags()[STACK_TAG], aws_provider)
-chart_repository = cfg.karpenter.chart_repository or CHART_REPOSITORY
-chart = (chart_repository, preflight.chart_credentials(chart_repository, aws_provider))
 
-env = compose(cfg, aws_provider, chart)
+env = compose(cfg, aws_provider, checked.existing, checked.chart)
 
 pulumi.export("clusterName", env.cluster.name)
 pulumi.export("kubeconfig", env.cluster.kubeconfig)
@@ -43,7 +34,7 @@ pulumi.export("controllerRoleArn", env.identities.controller_role.role_arn)
 pulumi.export("interruptionQueueName", env.identities.interruption.queue_name)
 pulumi.export("nodePoolNames", env.pools.node_pool_names)
 pulumi.export("spreadConstraints", env.pools.spread_constraints)
-pulumi.export("spotInstanceTypeCounts", account.spot_instance_type_counts)
+pulumi.export("spotInstanceTypeCounts", checked.account.spot_instance_type_counts)
 if cfg.addons.s3.enabled:
     # What workloads (and the smoke test's `--check s3`) mount: bucket -> namespace/claim.
     pulumi.export(

@@ -23,7 +23,7 @@ from components.addons.storage_common import AddonArgs
 from components.blocks.aws_context import AwsContext, aws_context
 from components.blocks.naming import STACK_TAG
 from components.cluster.admin_access import AdminAccessArgs, AdminAccessEntries
-from components.cluster.cluster import AdoptArgs, Cluster, ClusterArgs, CreateArgs, subnets_by_zone
+from components.cluster.cluster import AdoptArgs, Cluster, ClusterArgs, CreateArgs, ExistingCluster
 from components.cluster.fargate import Fargate, FargateArgs
 from components.cluster.network import Network, NetworkArgs
 from components.karpenter.controller_role import ControllerRole, ControllerRoleArgs
@@ -31,7 +31,7 @@ from components.karpenter.interruption_queue import InterruptionQueue, Interrupt
 from components.karpenter.node_identity import NodeIdentity, NodeIdentityArgs
 from components.karpenter.node_pools import NodePools, NodePoolsArgs
 from components.karpenter.release import ChartCredentials, KarpenterRelease, KarpenterReleaseArgs
-from config.addons import demote_gp2, minimum_kubernetes_versions
+from config.addons import demote_gp2
 from config.models import StackConfig
 
 
@@ -58,6 +58,8 @@ class ClusterParts:
     cluster: Cluster
     network: Network | None
     """Create mode only: the VPC this stack made."""
+    existing: ExistingCluster | None
+    """Adopt mode only: the cluster as the account describes it."""
 
 
 @dataclass(frozen=True)
@@ -89,10 +91,10 @@ def stack_tags() -> dict[str, str]:
     return {STACK_TAG: f"{pulumi.get_project()}/{pulumi.get_stack()}"}
 
 
-def cluster(c: Context) -> ClusterParts:
-    """The cluster: created (with its VPC) or adopted."""
+def cluster(c: Context, existing: ExistingCluster | None) -> ClusterParts:
+    """The cluster: created (with its VPC), or adopted (`existing`: what preflight found)."""
     cfg = c.cfg
-    if cfg.cluster.mode == "create":
+    if existing is None:
         vpc = cfg.cluster.vpc_or_default
         network = Network(
             "network",
@@ -107,15 +109,13 @@ def cluster(c: Context) -> ClusterParts:
             endpoint_public_access=cfg.cluster.endpoint_public_access,
             public_access_cidrs=cfg.cluster.effective_public_access_cidrs,
         )
-        return ClusterParts(Cluster("cluster", ClusterArgs(c.name, c.ctx, create=create), c.on_aws), network)
-    existing = cfg.cluster.existing_or_default
+        created = Cluster("cluster", ClusterArgs(c.name, c.ctx, create=create), c.on_aws)
+        return ClusterParts(created, network, None)
+    configured = cfg.cluster.existing_or_default
     adopt = AdoptArgs(
-        existing.private_subnet_ids,
-        existing.security_group_id,
-        existing.create_oidc_provider,
-        minimum_versions=minimum_kubernetes_versions(cfg.addons),
+        existing, configured.private_subnet_ids, configured.security_group_id, configured.create_oidc_provider
     )
-    return ClusterParts(Cluster("cluster", ClusterArgs(c.name, c.ctx, adopt=adopt), c.on_aws), None)
+    return ClusterParts(Cluster("cluster", ClusterArgs(c.name, c.ctx, adopt=adopt), c.on_aws), None, existing)
 
 
 def identities(c: Context, cluster: Cluster) -> Identities:
@@ -254,8 +254,9 @@ def efs_subnets(c: Context, parts: ClusterParts) -> dict[str, pulumi.Input[str]]
     if parts.network is not None:
         zones = c.cfg.cluster.vpc_or_default.availability_zones
         return {f"{c.cfg.region}{z}": s for z, s in zip(zones, parts.network.private_subnet_ids, strict=True)}
-    lookup = pulumi.InvokeOptions(provider=c.aws_provider)
-    return dict(subnets_by_zone(parts.cluster.adopted_private_subnet_ids, lookup))
+    if parts.existing is None:
+        raise ValueError("a cluster is either created or adopted")
+    return dict(parts.existing.subnet_zones)
 
 
 def storage(c: Context, parts: ClusterParts, args: AddonArgs) -> Storage:
@@ -359,11 +360,15 @@ def ingress(
 
 
 def compose(
-    cfg: StackConfig, aws_provider: aws.Provider, chart: tuple[str, ChartCredentials | None]
+    cfg: StackConfig,
+    aws_provider: aws.Provider,
+    existing: ExistingCluster | None,
+    chart: tuple[str, ChartCredentials | None],
 ) -> Environment:
-    """Register the whole stack. `chart` is the chart repository and the registry login for it."""
+    """Register the whole stack from what preflight found: the adopted cluster (None to create one), the
+    chart repository and the registry login for it."""
     c = Context(cfg, aws_context(cfg.region, aws_provider), aws_provider, stack_tags())
-    parts = cluster(c)
+    parts = cluster(c, existing)
     ids = identities(c, parts.cluster)
     profiles = fargate(c, parts.cluster)
     k8s_provider = kubernetes_provider(parts.cluster, ids.admins)

@@ -2,9 +2,9 @@
 the AWS identities Karpenter needs, the controller on Fargate, the Karpenter release, the storage add-ons,
 the NodePools, then the ingress add-ons.
 
-Every resource keeps the logical name and parent it always had: the providers and components are
-registered at the top level (no parent), so moving them here changed no URN. Each step is a small
-function that takes what the earlier ones returned, so the order is the data flow."""
+The providers and components are registered at the top level (no parent): their URNs depend on it. Each
+step is a small function that takes what the earlier ones returned, so the order is the data flow. The
+live-account checks and lookups ran before (preflight/), and their answers come in as plain values."""
 
 from __future__ import annotations
 

@@ -1,0 +1,45 @@
+"""What only the live AWS account can answer, asked before anything but the AWS provider is registered:
+`run` refuses a stack that cannot work (every message says the fix) and returns the account's answers the
+composition needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi_aws as aws
+
+from components.blocks.helm import KARPENTER_CHART_REPOSITORY as CHART_REPOSITORY
+from components.blocks.helm import ChartCredentials
+from components.blocks.naming import STACK_TAG
+from components.cluster.cluster import ExistingCluster
+from components.compose import stack_tags
+from config.stack import StackConfig
+from preflight.account import AccountReport, check_account
+from preflight.caller import check_caller_not_listed
+from preflight.cluster import existing_cluster
+from preflight.install import check_no_foreign_karpenter
+from preflight.registry import chart_credentials
+
+
+@dataclass(frozen=True)
+class Answers:
+    account: AccountReport
+    """Its Spot type counts are a stack output."""
+    existing: ExistingCluster | None
+    """Adopt mode: the cluster as the account describes it (None in create mode)."""
+    chart: tuple[str, ChartCredentials | None]
+    """The chart repository and the registry login for it."""
+
+
+def run(cfg: StackConfig, provider: aws.Provider) -> Answers:
+    """Every live-account check, in the order they have always run."""
+    # What only the account knows (AZs, instance families offered, Spot diversity), before anything else.
+    account = check_account(cfg, provider)
+    if cfg.cluster.mode == "create":
+        check_caller_not_listed(cfg.cluster.name, cfg.cluster.admin_access, provider)
+        existing = None
+    else:
+        check_no_foreign_karpenter(cfg.cluster.name, stack_tags()[STACK_TAG], provider)
+        existing = existing_cluster(cfg, provider)
+    repository = cfg.karpenter.chart_repository or CHART_REPOSITORY
+    return Answers(account, existing, (repository, chart_credentials(repository, provider)))

@@ -4,13 +4,9 @@ registry login a chart repository needs."""
 from __future__ import annotations
 
 from config.cluster import AdminAccess
-from preflight.checks import (
-    FoundRole,
-    caller_admin_conflicts,
-    caller_principal,
-    chart_credentials_source,
-    foreign_karpenter,
-)
+from preflight.caller import caller_admin_conflicts, caller_principal
+from preflight.install import FoundRole, foreign_karpenter
+from preflight.registry import chart_credentials_source
 
 
 def test_caller_principal() -> None:

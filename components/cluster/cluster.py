@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -47,36 +46,6 @@ def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> s
     )
 
 
-def check_authentication_mode(cluster_name: str, mode: str | None) -> None:
-    """Access entries (node role, admins) need authentication mode API or API_AND_CONFIG_MAP."""
-    if mode not in ("API", "API_AND_CONFIG_MAP"):
-        raise pulumi.RunError(
-            f"cluster {cluster_name} uses authentication mode {mode}, which does not allow EKS access "
-            f"entries (Karpenter's nodes join through one). Fix: aws eks update-cluster-config --name "
-            f"{cluster_name} --access-config authenticationMode=API_AND_CONFIG_MAP, then run again."
-        )
-
-
-def field_of(value: Any, name: str) -> Any:
-    """A field of a nested data-source result: the SDK gives typed objects or plain snake_case dicts."""
-    if isinstance(value, dict) and name in value:
-        return value[name]
-    return getattr(value, name)
-
-
-def check_minimum_versions(cluster_name: str, version: str, minimum: dict[str, tuple[int, int]]) -> None:
-    """Refuse, before anything is created, what the adopted cluster's Kubernetes version cannot run."""
-    have = tuple(int(p) for p in version.split(".")[:2])
-    too_old = [f"{key} needs {m[0]}.{m[1]} or later" for key, m in sorted(minimum.items()) if have < m]
-    if too_old:
-        raise pulumi.RunError(
-            f"cluster {cluster_name} runs Kubernetes {version}: "
-            + "; ".join(too_old)
-            + " (upgrade the cluster "
-            "or turn that off)"
-        )
-
-
 def issuer_host(issuer: str) -> str:
     return issuer.removeprefix("https://")
 
@@ -91,13 +60,32 @@ class CreateArgs:
     tags: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ExistingCluster:
+    """What the account says of an adopted cluster, as plain values: preflight/cluster.py looks it up
+    and refuses a cluster that cannot work before anything is registered."""
+
+    name: str
+    endpoint: str
+    issuer: str
+    """The OIDC issuer URL (https://...)."""
+    certificate_authority: str
+    vpc_id: str
+    eks_security_group_id: str
+    """The cluster security group EKS created."""
+    private_subnet_ids: list[str]
+    """The private subnets in use: the configured ones, or those found by the discovery tag."""
+    subnet_zones: dict[str, str] = field(default_factory=dict)
+    """Availability zone -> one of the private subnets (looked up only when EFS needs it)."""
+
+
 @dataclass
 class AdoptArgs:
+    existing: ExistingCluster
     private_subnet_ids: list[str] | None
+    """The configured subnets (tagged for discovery here), or None (found by tag)."""
     security_group_id: str | None
     create_oidc_provider: bool
-    minimum_versions: dict[str, tuple[int, int]] = field(default_factory=dict)
-    """What needs a minimum Kubernetes version of the existing cluster (key path -> (major, minor))."""
 
 
 @dataclass
@@ -128,8 +116,6 @@ class Cluster(pulumi.ComponentResource):
     """Create mode: the NAT gateways and private routes pods need (see Network.egress)."""
     discovery_tags: list[pulumi.Resource]
     """The `karpenter.sh/discovery` tags this component adds; the EC2NodeClass waits for them."""
-    adopted_private_subnet_ids: list[str]
-    """Adopt mode: the private subnets in use (configured or found by tag), as plain IDs."""
     adopted_eks_security_group_id: str | None
     """Adopt mode, when `existing.securityGroupId` names another group: the cluster security group EKS
     created, which Fargate pods carry (None otherwise: the two are the same)."""
@@ -144,7 +130,6 @@ class Cluster(pulumi.ComponentResource):
         self.identifier = pulumi.Output.all(args.aws.partition, args.aws.account_id).apply(
             lambda v: cluster_arn(v[0], args.aws.region, v[1], args.cluster_name)
         )
-        self.adopted_private_subnet_ids = []
         self.adopted_eks_security_group_id = None
         if args.create is not None:
             self._create(name, args.cluster_name, args.create)
@@ -210,26 +195,15 @@ class Cluster(pulumi.ComponentResource):
         )
 
     def _adopt(self, name: str, cluster_name: str, ctx: AwsContext, args: AdoptArgs) -> None:
-        # Plain (synchronous) lookups: the cluster exists already, and a cluster that cannot work is
-        # refused here, before any other resource of the stack is registered.
-        lookup = pulumi.InvokeOptions(parent=self)
-        info = aws.eks.get_cluster(name=cluster_name, opts=lookup)
-        access = info.access_configs
-        check_authentication_mode(
-            cluster_name, field_of(access[0], "authentication_mode") if access else None
-        )
-        check_minimum_versions(cluster_name, info.version, args.minimum_versions)
-        vpc = info.vpc_config
-        issuer = field_of(field_of(info.identities[0], "oidcs")[0], "issuer")
-        host = issuer_host(issuer)
-
+        info = args.existing
+        host = issuer_host(info.issuer)
         self.name = pulumi.Output.from_input(info.name)
         self.endpoint = pulumi.Output.from_input(info.endpoint)
         self.oidc_issuer = pulumi.Output.from_input(host)
         if args.create_oidc_provider:
             provider = aws.iam.OpenIdConnectProvider(
                 f"{name}-oidc",
-                url=issuer,
+                url=info.issuer,
                 client_id_lists=[iam_documents.IRSA_AUDIENCE],
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -238,48 +212,22 @@ class Cluster(pulumi.ComponentResource):
             self.oidc_provider_arn = pulumi.Output.all(ctx.partition, ctx.account_id).apply(
                 lambda v: oidc_provider_arn(v[0], v[1], host)
             )
-        eks_group = field_of(vpc, "cluster_security_group_id")
+        eks_group = info.eks_security_group_id
         self.security_group_id = pulumi.Output.from_input(args.security_group_id or eks_group)
         if args.security_group_id and args.security_group_id != eks_group:
             self.adopted_eks_security_group_id = eks_group
-        self.vpc_id = pulumi.Output.from_input(field_of(vpc, "vpc_id"))
-        if args.private_subnet_ids:
-            subnet_ids = list(args.private_subnet_ids)
-            for subnet_id in subnet_ids:
-                self.discovery_tags.append(
-                    aws.ec2.Tag(
-                        f"{name}-discovery-{subnet_id}",
-                        resource_id=subnet_id,
-                        key=DISCOVERY_TAG,
-                        value=cluster_name,
-                        opts=pulumi.ResourceOptions(parent=self),
-                    )
+        self.vpc_id = pulumi.Output.from_input(info.vpc_id)
+        for subnet_id in args.private_subnet_ids or []:
+            self.discovery_tags.append(
+                aws.ec2.Tag(
+                    f"{name}-discovery-{subnet_id}",
+                    resource_id=subnet_id,
+                    key=DISCOVERY_TAG,
+                    value=cluster_name,
+                    opts=pulumi.ResourceOptions(parent=self),
                 )
-        else:
-            found = aws.ec2.get_subnets(
-                filters=[
-                    aws.ec2.GetSubnetsFilterArgs(name="vpc-id", values=[field_of(vpc, "vpc_id")]),
-                    aws.ec2.GetSubnetsFilterArgs(name=f"tag:{DISCOVERY_TAG}", values=[cluster_name]),
-                ],
-                opts=lookup,
             )
-            if not found.ids:
-                raise pulumi.RunError(
-                    f"no subnet of cluster {cluster_name}'s VPC is tagged {DISCOVERY_TAG}={cluster_name}; "
-                    "tag the private subnets or list them in cluster.existing.privateSubnetIds"
-                )
-            subnet_ids = sorted(found.ids)
-        self.private_subnet_ids = pulumi.Output.from_input(subnet_ids)
-        self.adopted_private_subnet_ids = list(subnet_ids)
-        ca = field_of(info.certificate_authorities[0], "data")
-        self.kubeconfig = pulumi.Output.secret(kubeconfig(info.name, info.endpoint, ca, ctx.region))
-
-
-def subnets_by_zone(subnet_ids: list[str], lookup: pulumi.InvokeOptions) -> dict[str, str]:
-    """One subnet per availability zone (the first listed), by zone name: EFS takes one mount target per
-    zone, and an adopted VPC often has several private subnets in one (plain lookups, adopt mode)."""
-    by_zone: dict[str, str] = {}
-    for subnet_id in subnet_ids:
-        zone = aws.ec2.get_subnet(id=subnet_id, opts=lookup).availability_zone
-        by_zone.setdefault(zone, subnet_id)
-    return by_zone
+        self.private_subnet_ids = pulumi.Output.from_input(list(info.private_subnet_ids))
+        self.kubeconfig = pulumi.Output.secret(
+            kubeconfig(info.name, info.endpoint, info.certificate_authority, ctx.region)
+        )

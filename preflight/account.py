@@ -143,19 +143,69 @@ def region_problem(region: str, error: Exception) -> str:
     )
 
 
+def _zone_problems(region: str, letters: Sequence[str], answers: AccountAnswers) -> list[str]:
+    have = sorted(z.removeprefix(region) for z in answers.zones if z.startswith(region))
+    return [
+        f"cluster.vpc.availabilityZones[{i}]: {region}{letter} is not an availability zone of "
+        f"{region} (it has {', '.join(have) or 'none this account can use'}), got {letter!r}"
+        for i, letter in enumerate(letters)
+        if f"{region}{letter}" not in answers.zones
+    ]
+
+
+def _family_problems(pool: PoolQuery, region: str, offered_families: dict[str, set[str]]) -> list[str]:
+    """A listed family the region does not offer at all, or not for the pool's architecture."""
+    problems = []
+    for j, family in enumerate(pool.families or ()):
+        if family not in offered_families:
+            same_arch = sorted(f for f, a in offered_families.items() if pool.architecture in a)
+            close = difflib.get_close_matches(family, same_arch, n=3, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(close)}?" if close else " (check the spelling)"
+            problems.append(
+                f"{pool.key}.families[{j}]: no instance type of the family {family} is offered in "
+                f"{region}{hint}, got {family!r}"
+            )
+        elif pool.architecture not in offered_families[family]:
+            arch_text = ", ".join(sorted(offered_families[family])) or "of no architecture Kubernetes runs"
+            problems.append(
+                f"{pool.key}.families[{j}]: {family} instances in {region} are {arch_text}, not "
+                f"{pool.architecture}; move it to a pool of that architecture, got {family!r}"
+            )
+    return problems
+
+
+def _spot_findings(pool: PoolQuery, region: str, admitted: list[str], report: AccountReport) -> None:
+    """A Spot pool needs types to launch, minFamilies families, and enough types to find capacity."""
+    families = {t.split(".", 1)[0] for t in admitted}
+    spot_name = f"{pool.name}-spot"
+    report.spot_instance_type_counts[spot_name] = len(admitted)
+    if not admitted:
+        report.problems.append(
+            f"{pool.key}: the Spot NodePool {spot_name} admits no instance type in {region}, so "
+            "Karpenter could never launch a node for it; list families offered in the region"
+        )
+    elif len(families) < pool.min_families:
+        report.problems.append(
+            f"{pool.key}.minFamilies: the Spot NodePool {spot_name} needs {pool.min_families} families "
+            f"(minValues) but only {len(families)} of its families are offered in {region} "
+            f"({', '.join(sorted(families))}), so Karpenter could never launch a Spot node; list more "
+            "families or lower minFamilies"
+        )
+    elif len(admitted) < SPOT_DIVERSITY_WARNING:
+        report.warnings.append(
+            f"{pool.key}: the Spot NodePool {spot_name} admits only {len(admitted)} instance types in "
+            f"{region}; AWS advises flexibility across many types (at least {SPOT_DIVERSITY_WARNING} "
+            "here) so Spot capacity is found: list more families"
+        )
+
+
 def account_report(
     region: str, letters: Sequence[str] | None, pools: Sequence[PoolQuery], answers: AccountAnswers
 ) -> AccountReport:
     """Every problem the account's answers reveal, by key path; warnings; the Spot pools' type counts."""
     report = AccountReport()
     if letters is not None:
-        have = sorted(z.removeprefix(region) for z in answers.zones if z.startswith(region))
-        for i, letter in enumerate(letters):
-            if f"{region}{letter}" not in answers.zones:
-                report.problems.append(
-                    f"cluster.vpc.availabilityZones[{i}]: {region}{letter} is not an availability zone of "
-                    f"{region} (it has {', '.join(have) or 'none this account can use'}), got {letter!r}"
-                )
+        report.problems += _zone_problems(region, letters, answers)
     offered_families: dict[str, set[str]] = {}
     for instance_type, archs in answers.types.items():
         offered_families.setdefault(instance_type.split(".", 1)[0], set()).update(archs)
@@ -165,52 +215,15 @@ def account_report(
             for t, archs in answers.types.items()
             if pool.admits(t.split(".", 1)[0]) and pool.architecture in archs
         )
-        families = {t.split(".", 1)[0] for t in admitted}
-        for j, family in enumerate(pool.families or ()):
-            if family not in offered_families:
-                same_arch = sorted(f for f, a in offered_families.items() if pool.architecture in a)
-                close = difflib.get_close_matches(family, same_arch, n=3, cutoff=0.6)
-                hint = f"; did you mean {' or '.join(close)}?" if close else " (check the spelling)"
-                report.problems.append(
-                    f"{pool.key}.families[{j}]: no instance type of the family {family} is offered in "
-                    f"{region}{hint}, got {family!r}"
-                )
-            elif pool.architecture not in offered_families[family]:
-                arch_text = (
-                    ", ".join(sorted(offered_families[family])) or "of no architecture Kubernetes runs"
-                )
-                report.problems.append(
-                    f"{pool.key}.families[{j}]: {family} instances in {region} are {arch_text}, not "
-                    f"{pool.architecture}; move it to a pool of that architecture, got {family!r}"
-                )
+        report.problems += _family_problems(pool, region, offered_families)
         if pool.families is None and not admitted:
             report.problems.append(
                 f"{pool.key}.categories: no {pool.architecture} instance type of the categories "
                 f"{', '.join(pool.categories or ())} and generation {pool.min_generation} or newer is "
                 f"offered in {region}"
             )
-        if not pool.spot:
-            continue
-        spot_name = f"{pool.name}-spot"
-        report.spot_instance_type_counts[spot_name] = len(admitted)
-        if not admitted:
-            report.problems.append(
-                f"{pool.key}: the Spot NodePool {spot_name} admits no instance type in {region}, so "
-                "Karpenter could never launch a node for it; list families offered in the region"
-            )
-        elif len(families) < pool.min_families:
-            report.problems.append(
-                f"{pool.key}.minFamilies: the Spot NodePool {spot_name} needs {pool.min_families} families "
-                f"(minValues) but only {len(families)} of its families are offered in {region} "
-                f"({', '.join(sorted(families))}), so Karpenter could never launch a Spot node; list more "
-                "families or lower minFamilies"
-            )
-        elif len(admitted) < SPOT_DIVERSITY_WARNING:
-            report.warnings.append(
-                f"{pool.key}: the Spot NodePool {spot_name} admits only {len(admitted)} instance types in "
-                f"{region}; AWS advises flexibility across many types (at least {SPOT_DIVERSITY_WARNING} "
-                "here) so Spot capacity is found: list more families"
-            )
+        if pool.spot:
+            _spot_findings(pool, region, admitted, report)
     return report
 
 

@@ -311,6 +311,37 @@ def _numeric(text: str) -> bool:
     return True
 
 
+def _explain_list(value: Any) -> str:
+    if value is None:
+        return "must be a list with at least one entry (see the config reference in README.md)"
+    if isinstance(value, str | int | float):
+        return f"must be a list; write [{value}]"
+    return "must be a list"
+
+
+def _explain_number(kind: str, value: Any) -> str:
+    what = _NUMBER_WORD[kind]
+    if isinstance(value, bool):
+        return f"must be {what}; true and false are not numbers here"
+    if isinstance(value, str) and _numeric(value):
+        flag = "float" if kind.startswith("float") else "int"
+        return (
+            f"must be {what}, written without quotes (`pulumi config set --path` stores numbers other "
+            f"than integers as text unless given `--type {flag}`)"
+        )
+    if isinstance(value, str):
+        return f"must be {what}, without units or %"
+    return f"must be {what}"
+
+
+def _explain_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "must be text; YAML read this as true/false, so put it in quotes"
+    if isinstance(value, int | float):
+        return "must be text; YAML read this as a number, so put it in quotes"
+    return "must be text"
+
+
 def _explain(kind: str, msg: str, ctx: Mapping[str, Any], value: Any) -> str:
     if kind == "string_pattern_mismatch":
         # Never a raw regular expression: every pattern of the models has a hint.
@@ -320,32 +351,13 @@ def _explain(kind: str, msg: str, ctx: Mapping[str, Any], value: Any) -> str:
     if kind in ("model_type", "dict_type", "model_attributes_type"):
         return "must be a mapping of keys (see the config reference in README.md)"
     if kind == "list_type":
-        if value is None:
-            return "must be a list with at least one entry (see the config reference in README.md)"
-        if isinstance(value, str | int | float):
-            return f"must be a list; write [{value}]"
-        return "must be a list"
+        return _explain_list(value)
     if kind in _NUMBER_WORD:
-        what = _NUMBER_WORD[kind]
-        if isinstance(value, bool):
-            return f"must be {what}; true and false are not numbers here"
-        if isinstance(value, str) and _numeric(value):
-            flag = "float" if kind.startswith("float") else "int"
-            return (
-                f"must be {what}, written without quotes (`pulumi config set --path` stores numbers other "
-                f"than integers as text unless given `--type {flag}`)"
-            )
-        if isinstance(value, str):
-            return f"must be {what}, without units or %"
-        return f"must be {what}"
+        return _explain_number(kind, value)
     if kind == "bool_type":
         return "must be true or false (without quotes)"
     if kind == "string_type":
-        if isinstance(value, bool):
-            return "must be text; YAML read this as true/false, so put it in quotes"
-        if isinstance(value, int | float):
-            return "must be text; YAML read this as a number, so put it in quotes"
-        return "must be text"
+        return _explain_text(value)
     if kind == "literal_error":
         return _lower_first(msg).replace("input should be", "must be")
     if kind in ("value_error", "config_rule", "assertion_error"):

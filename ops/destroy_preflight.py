@@ -177,15 +177,9 @@ def _condition(obj: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:
     return next((c for c in (obj.get("status") or {}).get("conditions") or [] if c.get("type") == kind), None)
 
 
-def findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
+def _pdb_findings(docs: Mapping[str, Mapping[str, Any]], pods: list[Mapping[str, Any]]) -> list[Finding]:
+    """A PodDisruptionBudget that allows no disruption stops the drain of the pods it guards."""
     found: list[Finding] = []
-    on_karpenter = karpenter_nodes(docs.get("nodes") or {})
-    pods = [
-        p
-        for p in items(docs.get("pods"))
-        if _live(p) and (p.get("spec") or {}).get("nodeName") in on_karpenter
-    ]
-
     for pdb in items(docs.get("pdbs")):
         if (pdb.get("status") or {}).get("disruptionsAllowed", 1) != 0:
             continue
@@ -208,7 +202,11 @@ def findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
                     "and fails",
                 )
             )
+    return found
 
+
+def _do_not_disrupt_findings(pods: list[Mapping[str, Any]], on_karpenter: Mapping[str, str]) -> list[Finding]:
+    found: list[Finding] = []
     for pod in pods:
         annotations = pod["metadata"].get("annotations") or {}
         if annotations.get(DO_NOT_DISRUPT) == "true":
@@ -221,7 +219,12 @@ def findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
                     "(until the NodePool's terminationGracePeriod, if any)",
                 )
             )
+    return found
 
+
+def _controller_findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
+    """Without a ready controller nothing drains the nodes or removes the NodeClaims' finalizers."""
+    found: list[Finding] = []
     controllers = items(docs.get("controllers"))
     if not controllers:
         found.append(
@@ -244,14 +247,23 @@ def findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
                     "finalizers, so every NodePool delete hangs 45 minutes and fails",
                 )
             )
+    return found
 
+
+def _nodeclaim_findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
+    found: list[Finding] = []
     for claim in items(docs.get("nodeclaims")):
         ready = _condition(claim, "Ready")
         if ready is None or ready.get("status") != "True":
             reason = f"{ready.get('reason')}: {ready.get('message')}" if ready else "no Ready condition"
             deleting = " (being deleted)" if claim["metadata"].get("deletionTimestamp") else ""
             found.append(Finding("nodeclaim", ref(claim, "nodeclaim"), f"not Ready{deleting}: {reason}"))
+    return found
 
+
+def _load_balancer_findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
+    """AWS load balancers made for Services and Ingresses outlive the destroy and block the VPC."""
+    found: list[Finding] = []
     for svc in items(docs.get("services")):
         if (svc.get("spec") or {}).get("type") == "LoadBalancer":
             ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
@@ -286,7 +298,11 @@ def findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
                 "that outlives the destroy and blocks deleting the VPC",
             )
         )
+    return found
 
+
+def _volume_findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
+    found: list[Finding] = []
     pvs = {pv["metadata"]["name"]: pv for pv in items(docs.get("pvs"))}
     for pvc in items(docs.get("pvcs")):
         if (pvc.get("status") or {}).get("phase") != "Bound":
@@ -305,7 +321,11 @@ def findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
                 else "kept after the cluster is gone (reclaimPolicy Retain), and billed"
             )
             found.append(Finding("volume", ref(pvc, "pvc"), f"bound to EBS volume {volume}: {fate}"))
+    return found
 
+
+def _finalizer_findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
+    found: list[Finding] = []
     for key, kind in (
         ("namespaces", "namespace"),
         ("nodepools", "nodepool"),
@@ -327,6 +347,24 @@ def findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
                     )
                 )
     return found
+
+
+def findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
+    on_karpenter = karpenter_nodes(docs.get("nodes") or {})
+    pods = [
+        p
+        for p in items(docs.get("pods"))
+        if _live(p) and (p.get("spec") or {}).get("nodeName") in on_karpenter
+    ]
+    return [
+        *_pdb_findings(docs, pods),
+        *_do_not_disrupt_findings(pods, on_karpenter),
+        *_controller_findings(docs),
+        *_nodeclaim_findings(docs),
+        *_load_balancer_findings(docs),
+        *_volume_findings(docs),
+        *_finalizer_findings(docs),
+    ]
 
 
 def managed_by_pulumi(obj: Mapping[str, Any]) -> bool:

@@ -16,9 +16,9 @@ from config.addons_ingress import PortainerConfig, PortainerIngressConfig
 from config.base import ConfigError
 from harness.mocks import ACCOUNT_ID, ROOT, Plan, RecordedResource, World, _hex, flatten_config, run_program
 from harness.synth import world_for
-from tests.conftest import PROJECT, render, stack_values
-from tests.test_karpenter_release import missing_from_chart
-from tests.test_ordering import destroy_order
+from tests.support.chart import missing_from_chart
+from tests.support.plan import destroy_order
+from tests.support.render import PROJECT, render, stack_values
 
 SHARED = ROOT.parent / "shared"
 LBC_SHARED = SHARED / "aws-load-balancer-controller" / "v3.5.0"

@@ -25,7 +25,7 @@ from config.base import ConfigError
 from harness.diff import Change, Diff, Rules, RulesMissing, diff_plans, prior_inputs, to_markdown
 from harness.mocks import flatten_config, run_program
 from harness.synth import synth, world_for
-from tests.conftest import PROJECT, stack_values
+from tests.support.render import PROJECT, stack_values
 
 Values = dict[str, Any]
 

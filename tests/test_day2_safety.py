@@ -13,7 +13,7 @@ from pulumi import RunError
 
 from harness.mocks import ROOT, Plan, RecordedResource, World, flatten_config
 from harness.synth import world_for
-from tests.conftest import PROJECT, render, stack_values
+from tests.support.render import PROJECT, render, stack_values
 
 REPLACEMENTS = ROOT.parent / "shared" / "pulumi-replacements" / "replacements.json"
 

@@ -10,7 +10,7 @@ from components.karpenter.controller_role import controller_policy_name_prefix, 
 from components.karpenter.interruption_queue import queue_name, queue_name_prefix, rule_name_prefix
 from components.karpenter.node_identity import node_role_name, node_role_name_prefix
 from harness.mocks import Plan
-from tests.conftest import render
+from tests.support.render import render
 
 
 def test_identities_are_wired_by_real_output_dependencies(dev_plan: Plan) -> None:

@@ -26,7 +26,6 @@ from config.nodepools import (
     family_architecture,
     label_key_problem,
 )
-from tests.conftest import stack_values
 from tests.support.crd_validation import (
     SUPPORTED_CEL_FUNCTIONS,
     cel_functions_used,
@@ -36,6 +35,7 @@ from tests.support.crd_validation import (
     is_transition_rule,
     validate_against_crd,
 )
+from tests.support.render import stack_values
 
 CRDS = Path(__file__).resolve().parents[2] / "shared" / "karpenter" / "1.14.1" / "crds"
 POOLS = TypeAdapter(NodePoolList)

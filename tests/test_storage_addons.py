@@ -24,8 +24,8 @@ from components.documents import storage as docs
 from config.base import ConfigError
 from harness.mocks import ROOT, Plan, RecordedResource, World, flatten_config, run_program
 from harness.synth import iam_documents, kubernetes_objects, world_for
-from tests.conftest import PROJECT, render, stack_values
-from tests.test_ordering import destroy_order
+from tests.support.plan import destroy_order
+from tests.support.render import PROJECT, render, stack_values
 
 SHARED = ROOT.parent / "shared"
 KMS = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"

@@ -553,7 +553,7 @@ def test_explicit_providers_and_no_pod_identity(full_plan: Plan) -> None:
 
 
 def test_ingress_rules_are_listed_with_unrelated_mistakes() -> None:
-    """The cross-part rules run whatever else is wrong, each problem on its own line (issue 10)."""
+    """The cross-part rules run whatever else is wrong, each problem on its own line."""
     values = everything_values()
     values["addons"]["efs"]["enabled"] = False
     values["addons"]["loadBalancerController"] = {"enabled": False, "replicas": 0}

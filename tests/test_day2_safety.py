@@ -1,4 +1,4 @@
-"""Issue 9: a running stack survives its config changes. Each test renders the stacks under the mocks
+"""A running stack survives its config changes. Each test renders the stacks under the mocks
 and checks the recorded plan against what the pinned providers do (../shared/pulumi-replacements)."""
 
 from __future__ import annotations

@@ -5,13 +5,25 @@ Helpers live in tests/support (a test never imports conftest or another test mod
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from harness import synth as synth_module
+from harness import timing
 from harness.mocks import ROOT, Plan
-from harness.synth import synth
-from tests.support.render import stack_values
+from tests.support.render import run, stack_values, synth
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_renders() -> Iterator[None]:
+    """The harness's own renders (synth, snapshots, timing) go through the session cache too, so a config
+    rendered by several tests, or by a test and the harness, runs once."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(synth_module, "run_program", run)
+        patch.setattr(timing, "run_program", run)
+        yield
 
 
 @pytest.fixture(scope="session")

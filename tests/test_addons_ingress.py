@@ -14,11 +14,11 @@ from components.addons import load_balancer_controller as lbc
 from components.addons import portainer
 from config.addons_ingress import PortainerConfig, PortainerIngressConfig
 from config.base import ConfigError
-from harness.mocks import ACCOUNT_ID, ROOT, Plan, RecordedResource, World, _hex, flatten_config, run_program
+from harness.mocks import ACCOUNT_ID, ROOT, Plan, RecordedResource, World, _hex, flatten_config
 from harness.synth import world_for
 from tests.support.chart import missing_from_chart
 from tests.support.plan import destroy_order
-from tests.support.render import PROJECT, render, stack_values
+from tests.support.render import PROJECT, render, run, stack_values
 
 SHARED = ROOT.parent / "shared"
 LBC_SHARED = SHARED / "aws-load-balancer-controller" / "v3.5.0"
@@ -56,7 +56,7 @@ def everything_values() -> dict[str, Any]:
 
 def render_with_portainer(values: dict[str, Any]) -> Plan:
     config = flatten_config(values, PROJECT)
-    return run_program(PROJECT, "test", config, world=world_for(PROJECT, config))
+    return run(PROJECT, "test", config, world=world_for(PROJECT, config))
 
 
 @pytest.fixture(scope="module")

@@ -248,63 +248,83 @@ def _prerequisites(resource: RecordedResource, known: set[str]) -> set[str]:
     return waits & known
 
 
-def schedule(
-    plan_resources: Sequence[RecordedResource], durations: Mapping[str, Estimate] = DURATIONS
-) -> Timeline:
-    """Every resource's modelled start and finish (seconds from the start of `pulumi up`)."""
-    resources = {r.urn: r for r in plan_resources if r.type != STACK_TYPE}
-    # Ties are broken by URN, not by registration order (which the asyncio program does not fix).
-    order = {urn: i for i, urn in enumerate(sorted(resources))}
-    known = set(resources)
-    waits = {urn: _prerequisites(r, known) for urn, r in resources.items()}
-    children: dict[str, set[str]] = {urn: set() for urn in resources}
-    for urn, r in resources.items():
-        if r.parent in children:
-            children[r.parent].add(urn)
-    blockers = {urn: waits[urn] | children[urn] for urn in resources}
-    dependents: dict[str, list[str]] = {urn: [] for urn in resources}
-    for urn, before in blockers.items():
-        for b in before:
-            dependents[b].append(urn)
-    missing = {urn: len(before) for urn, before in blockers.items()}
+@dataclass
+class _Graph:
+    """What each resource waits for (dependencies, provider, a component's children), and who waits."""
 
-    steps: dict[str, Step] = {}
-    lanes: dict[str, tuple[float, str]] = {}  # lane -> (free at, last urn)
-    ready: list[tuple[float, int, str]] = []
+    resources: dict[str, RecordedResource]
+    order: dict[str, int]
+    children: dict[str, set[str]]
+    blockers: dict[str, set[str]]
+    dependents: dict[str, list[str]]
 
-    def ready_time(urn: str) -> tuple[float, str | None]:
+    @classmethod
+    def of(cls, plan_resources: Sequence[RecordedResource]) -> _Graph:
+        resources = {r.urn: r for r in plan_resources if r.type != STACK_TYPE}
+        # Ties are broken by URN, not by registration order (which the asyncio program does not fix).
+        order = {urn: i for i, urn in enumerate(sorted(resources))}
+        known = set(resources)
+        waits = {urn: _prerequisites(r, known) for urn, r in resources.items()}
+        children: dict[str, set[str]] = {urn: set() for urn in resources}
+        for urn, r in resources.items():
+            if r.parent in children:
+                children[r.parent].add(urn)
+        blockers = {urn: waits[urn] | children[urn] for urn in resources}
+        dependents: dict[str, list[str]] = {urn: [] for urn in resources}
+        for urn, before in blockers.items():
+            for b in before:
+                dependents[b].append(urn)
+        return cls(resources, order, children, blockers, dependents)
+
+    def ready_time(self, urn: str, steps: Mapping[str, Step]) -> tuple[float, str | None]:
+        """When the last of what `urn` waits for finishes, and which one that is."""
         best: tuple[float, str | None] = (0.0, None)
-        for b in sorted(blockers[urn], key=order.__getitem__):
+        for b in sorted(self.blockers[urn], key=self.order.__getitem__):
             if steps[b].finish > best[0]:
                 best = (steps[b].finish, b)
         return best
 
-    for urn, count in missing.items():
-        if count == 0:
-            heapq.heappush(ready, (0.0, order[urn], urn))
+
+def _timed_step(
+    r: RecordedResource, at: float, via: str | None, est: Estimate, lanes: dict[str, tuple[float, str]]
+) -> Step:
+    """The step of a resource ready at `at`, once its lane (if it has one) is free."""
+    start, wait = at, 0.0
+    lane = lane_of(r, est)
+    if lane is not None and lane in lanes and lanes[lane][0] > at:
+        start, wait, via = lanes[lane][0], lanes[lane][0] - at, lanes[lane][1]
+    if lane is not None:
+        lanes[lane] = (start + est.seconds, r.urn)
+    return Step(r.urn, r.type, r.name, start, start + est.seconds, via, wait)
+
+
+def schedule(
+    plan_resources: Sequence[RecordedResource], durations: Mapping[str, Estimate] = DURATIONS
+) -> Timeline:
+    """Every resource's modelled start and finish (seconds from the start of `pulumi up`)."""
+    graph = _Graph.of(plan_resources)
+    resources = graph.resources
+    missing = {urn: len(before) for urn, before in graph.blockers.items()}
+    steps: dict[str, Step] = {}
+    lanes: dict[str, tuple[float, str]] = {}  # lane -> (free at, last urn)
+    ready = sorted((0.0, graph.order[urn], urn) for urn, count in missing.items() if count == 0)
     unknown: set[str] = set()
     while ready:
         at, _, urn = heapq.heappop(ready)
         r = resources[urn]
-        _, via = ready_time(urn)
-        if children[urn] and (r.type not in durations):
+        _, via = graph.ready_time(urn, steps)
+        if graph.children[urn] and (r.type not in durations):
             # A component: done when its children (and what it waits for) are.
             steps[urn] = Step(urn, r.type, r.name, at, at, via)
         else:
             est = estimate_for(r, durations)
             if est is UNKNOWN_TYPE:
                 unknown.add(r.type)
-            start, wait = at, 0.0
-            lane = lane_of(r, est)
-            if lane is not None and lane in lanes and lanes[lane][0] > at:
-                start, wait, via = lanes[lane][0], lanes[lane][0] - at, lanes[lane][1]
-            steps[urn] = Step(urn, r.type, r.name, start, start + est.seconds, via, wait)
-            if lane is not None:
-                lanes[lane] = (start + est.seconds, urn)
-        for d in dependents[urn]:
+            steps[urn] = _timed_step(r, at, via, est, lanes)
+        for d in graph.dependents[urn]:
             missing[d] -= 1
             if missing[d] == 0:
-                heapq.heappush(ready, (ready_time(d)[0], order[d], d))
+                heapq.heappush(ready, (graph.ready_time(d, steps)[0], graph.order[d], d))
     if len(steps) != len(resources):
         stuck = sorted(resources[u].name for u in resources if u not in steps)
         raise ValueError(f"dependency cycle among: {', '.join(stuck)}")

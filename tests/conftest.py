@@ -1,40 +1,29 @@
-"""Shared fixtures: the stacks rendered once per session under the shared mocks, and config helpers."""
+"""Shared fixtures: the stacks rendered once per session under the shared mocks, and the dev stack's values.
+
+Helpers live in tests/support (a test never imports conftest or another test module)."""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import yaml
 
-from harness.mocks import ROOT, Plan, World, flatten_config, run_program
-from harness.synth import synth, world_for
-
-PROJECT = "karpenter-eks"
-SHARED = ROOT.parent / "shared" / "karpenter" / "1.14.1"
+from harness import synth as synth_module
+from harness import timing
+from harness.mocks import ROOT, Plan
+from tests.support.render import run, stack_values, synth
 
 
-def shared_file(relative: str) -> Path:
-    """A file of ../shared/karpenter/1.14.1, or a skip that says the reference folder is absent."""
-    path = SHARED / relative
-    if not path.exists():
-        pytest.skip(f"reference data {path} is absent (../shared is not next to this checkout)")
-    return path
-
-
-def stack_values(stack: str) -> dict[str, Any]:
-    """The project's keys of Pulumi.<stack>.yaml, without the namespace, as plain data."""
-    doc = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
-    prefix = f"{PROJECT}:"
-    return {k.removeprefix(prefix): v for k, v in doc.items() if k.startswith(prefix)}
-
-
-def render(values: dict[str, Any], world: World | None = None, stack: str = "test") -> Plan:
-    config = flatten_config(values, PROJECT)
-    return run_program(PROJECT, stack, config, world=world or world_for(PROJECT, config))
+@pytest.fixture(scope="session", autouse=True)
+def shared_renders() -> Iterator[None]:
+    """The harness's own renders (synth, snapshots, timing) go through the session cache too, so a config
+    rendered by several tests, or by a test and the harness, runs once."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(synth_module, "run_program", run)
+        patch.setattr(timing, "run_program", run)
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -56,6 +45,3 @@ def everything_plan() -> Plan:
 @pytest.fixture
 def dev_values() -> dict[str, Any]:
     return copy.deepcopy(stack_values("dev"))
-
-
-Mutator = Callable[[dict[str, Any]], None]

@@ -14,11 +14,11 @@ from components.addons import load_balancer_controller as lbc
 from components.addons import portainer
 from config.addons_ingress import PortainerConfig, PortainerIngressConfig
 from config.base import ConfigError
-from harness.mocks import ACCOUNT_ID, ROOT, Plan, RecordedResource, World, _hex, flatten_config, run_program
+from harness.mocks import ACCOUNT_ID, ROOT, Plan, RecordedResource, World, _hex, flatten_config
 from harness.synth import world_for
-from tests.conftest import PROJECT, render, stack_values
-from tests.test_karpenter_release import missing_from_chart
-from tests.test_ordering import destroy_order
+from tests.support.chart import missing_from_chart
+from tests.support.plan import destroy_order
+from tests.support.render import PROJECT, render, run, stack_values
 
 SHARED = ROOT.parent / "shared"
 LBC_SHARED = SHARED / "aws-load-balancer-controller" / "v3.5.0"
@@ -56,7 +56,7 @@ def everything_values() -> dict[str, Any]:
 
 def render_with_portainer(values: dict[str, Any]) -> Plan:
     config = flatten_config(values, PROJECT)
-    return run_program(PROJECT, "test", config, world=world_for(PROJECT, config))
+    return run(PROJECT, "test", config, world=world_for(PROJECT, config))
 
 
 @pytest.fixture(scope="module")
@@ -553,7 +553,7 @@ def test_explicit_providers_and_no_pod_identity(full_plan: Plan) -> None:
 
 
 def test_ingress_rules_are_listed_with_unrelated_mistakes() -> None:
-    """The cross-part rules run whatever else is wrong, each problem on its own line (issue 10)."""
+    """The cross-part rules run whatever else is wrong, each problem on its own line."""
     values = everything_values()
     values["addons"]["efs"]["enabled"] = False
     values["addons"]["loadBalancerController"] = {"enabled": False, "replicas": 0}

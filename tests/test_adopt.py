@@ -8,7 +8,7 @@ import pytest
 from pulumi import RunError
 
 from harness.mocks import Plan, World
-from tests.conftest import render, stack_values
+from tests.support.render import render, stack_values
 
 
 def adopt_values(**existing: Any) -> dict[str, Any]:

@@ -23,9 +23,9 @@ import pytest
 
 from config.base import ConfigError
 from harness.diff import Change, Diff, Rules, RulesMissing, diff_plans, prior_inputs, to_markdown
-from harness.mocks import flatten_config, run_program
+from harness.mocks import flatten_config
 from harness.synth import synth, world_for
-from tests.conftest import PROJECT, stack_values
+from tests.support.render import PROJECT, run, stack_values
 
 Values = dict[str, Any]
 
@@ -335,7 +335,7 @@ def _outcome(name: str) -> Diff | None:
     world = world_for(PROJECT, config)
     world.prior = prior_inputs(_base(case.stack))  # an update of the deployed stack (ignoreChanges)
     try:
-        now = run_program(PROJECT, case.stack, config, world=world).as_json()
+        now = run(PROJECT, case.stack, config, world=world).as_json()
     except ConfigError:
         return None
     return diff_plans(_base(case.stack), now, Rules.load())

@@ -13,7 +13,8 @@ import yaml
 from config.base import ConfigError
 from config.load import misplaced_keys, parse_stack_config, raw_stack_config
 from harness.mocks import ROOT
-from tests.conftest import PROJECT, Mutator, render, stack_values
+from harness.synth import main as synth_main
+from tests.support.render import PROJECT, Mutator, render, stack_values
 
 
 def _set(path: str, value: Any) -> Mutator:
@@ -224,6 +225,17 @@ def synth_cli(config_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]
     )
 
 
+def synth_in_process(
+    config_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> subprocess.CompletedProcess[str]:
+    """What synth_cli returns, from harness.synth's main run in this process: the code the CLI runs,
+    without starting Python and importing the SDKs again (the next test runs the real command)."""
+    argv = ["--stack", "bad", "--config-dir", str(config_dir)]
+    code = synth_main(argv)
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(argv, code, out, err)
+
+
 def test_synth_cli_reports_one_clear_message_and_no_traceback(tmp_path: Path) -> None:
     values = stack_values("dev")
     values["nodePools"][1]["spotRatio"] = 1.5
@@ -246,9 +258,11 @@ def test_synth_cli_reports_one_clear_message_and_no_traceback(tmp_path: Path) ->
         ("config:\n  region: eu-west-1\n", "write karpenter-eks:region"),
     ],
 )
-def test_unreadable_stack_files_get_one_clear_line(tmp_path: Path, text: str, expected: str) -> None:
+def test_unreadable_stack_files_get_one_clear_line(
+    tmp_path: Path, text: str, expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "Pulumi.bad.yaml").write_text(text)
-    result = synth_cli(tmp_path)
+    result = synth_in_process(tmp_path, capsys)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert expected in result.stderr

@@ -20,7 +20,7 @@ from preflight.account import (
     PoolQuery,
     account_report,
 )
-from tests.conftest import PROJECT, render, shared_file, stack_values
+from tests.support.render import PROJECT, render, shared_file, stack_values
 from tools.generate import chart_values
 
 ARM = frozenset({"arm64"})

@@ -18,8 +18,8 @@ import pytest
 from components.documents.node_pools import SPREAD_PREFIX, node_class_manifest, node_pool_manifests
 from config.base import ConfigError
 from config.load import parse_stack_config
-from tests.conftest import render, shared_file, stack_values
 from tests.support.crd_validation import check_against_crd
+from tests.support.render import render, shared_file, stack_values
 
 DELETE = object()
 """A change that removes the key."""

@@ -1,4 +1,4 @@
-"""Issue 9: a running stack survives its config changes. Each test renders the stacks under the mocks
+"""A running stack survives its config changes. Each test renders the stacks under the mocks
 and checks the recorded plan against what the pinned providers do (../shared/pulumi-replacements)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pulumi import RunError
 
 from harness.mocks import ROOT, Plan, RecordedResource, World, flatten_config
 from harness.synth import world_for
-from tests.conftest import PROJECT, render, stack_values
+from tests.support.render import PROJECT, render, stack_values
 
 REPLACEMENTS = ROOT.parent / "shared" / "pulumi-replacements" / "replacements.json"
 

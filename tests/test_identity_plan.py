@@ -18,7 +18,7 @@ from components.blocks.naming import (
     rule_name_prefix,
 )
 from harness.mocks import Plan
-from tests.conftest import render
+from tests.support.render import render
 
 
 def test_identities_are_wired_by_real_output_dependencies(dev_plan: Plan) -> None:

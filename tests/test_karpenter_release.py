@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import yaml
 
@@ -11,28 +10,8 @@ from components.cluster.fargate import extra_selectors, fargate_selectors
 from components.karpenter.release import controller_values, deep_merge
 from config.karpenter import KarpenterConfig
 from harness.mocks import Plan
-from tests.conftest import shared_file
-
-
-def key_paths(values: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    if isinstance(values, dict) and values:
-        return [p for k, v in values.items() for p in key_paths(v, (*prefix, k))]
-    return [prefix]
-
-
-def missing_from_chart(values: dict[str, Any], chart: dict[str, Any]) -> list[str]:
-    """Key paths not in the chart's values.yaml. A map the chart leaves empty (`{}`) is free-form."""
-    missing = []
-    for path in key_paths(values):
-        node: Any = chart
-        for i, key in enumerate(path):
-            if isinstance(node, dict) and node == {} and i > 0:
-                break
-            if not isinstance(node, dict) or key not in node:
-                missing.append(".".join(path))
-                break
-            node = node[key]
-    return missing
+from tests.support.chart import missing_from_chart
+from tests.support.render import shared_file
 
 
 def test_every_value_the_program_sets_exists_in_the_pinned_chart(dev_plan: Plan, prod_plan: Plan) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.cluster.network import subnet_plan
-from tests.conftest import render, stack_values
+from tests.support.render import render, stack_values
 
 
 def test_subnet_ranges_follow_the_az_letter_not_the_list_position() -> None:

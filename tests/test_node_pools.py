@@ -23,7 +23,6 @@ from config.families import family_architecture
 from config.labels import label_key_problem
 from config.nodeclass import NodeClassConfig
 from config.nodepools import NodePoolConfig, NodePoolList
-from tests.conftest import stack_values
 from tests.support.crd_validation import (
     SUPPORTED_CEL_FUNCTIONS,
     cel_functions_used,
@@ -33,6 +32,7 @@ from tests.support.crd_validation import (
     is_transition_rule,
     validate_against_crd,
 )
+from tests.support.render import stack_values
 
 CRDS = Path(__file__).resolve().parents[2] / "shared" / "karpenter" / "1.14.1" / "crds"
 POOLS = TypeAdapter(NodePoolList)

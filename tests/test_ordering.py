@@ -10,29 +10,8 @@ from pathlib import Path
 import pytest
 
 from harness.mocks import Plan, RecordedResource
-from tests.conftest import stack_values
-
-
-def destroy_order(plan: Plan) -> list[str]:
-    """URNs in the order `pulumi destroy` deletes them: dependents before their dependencies."""
-    index = plan.urn_index()
-    order: list[str] = []
-    done: set[str] = set()
-
-    def visit(urn: str) -> None:  # post-order over the reversed graph
-        if urn in done:
-            return
-        done.add(urn)
-        for r in plan.resources:
-            deps = set(r.dependencies) | {u for us in r.property_dependencies.values() for u in us}
-            if urn in deps:
-                visit(r.urn)
-        order.append(urn)
-
-    for r in plan.resources:
-        if r.custom:
-            visit(r.urn)
-    return [u for u in order if index[u].custom]
+from tests.support.plan import destroy_order
+from tests.support.render import stack_values
 
 
 def _kind(plan: Plan, kind: str) -> list[RecordedResource]:

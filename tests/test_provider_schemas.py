@@ -32,9 +32,9 @@ import pytest
 
 from harness.mocks import ROOT, Plan, RecordedResource, run_program
 from harness.synth import synth
-from tests.conftest import render, stack_values
 from tests.support import provider_schema as ps
 from tests.support.crd_validation import load_crd, validate_against_crd
+from tests.support.render import render, stack_values
 
 CRDS = ROOT.parent / "shared" / "karpenter" / "1.14.1" / "crds"
 

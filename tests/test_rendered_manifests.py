@@ -10,8 +10,8 @@ import yaml
 
 from harness.mocks import Plan
 from harness.synth import kubernetes_objects
-from tests.conftest import render, shared_file
 from tests.support.crd_validation import check_against_crd
+from tests.support.render import render, shared_file
 
 CRD_OF = {
     "NodePool": "crds/karpenter.sh_nodepools.yaml",

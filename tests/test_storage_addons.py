@@ -22,10 +22,10 @@ from pulumi import RunError
 
 from components.documents import storage as docs
 from config.base import ConfigError
-from harness.mocks import ROOT, Plan, RecordedResource, World, flatten_config, run_program
+from harness.mocks import ROOT, Plan, RecordedResource, World, flatten_config
 from harness.synth import iam_documents, kubernetes_objects, world_for
-from tests.conftest import PROJECT, render, stack_values
-from tests.test_ordering import destroy_order
+from tests.support.plan import destroy_order
+from tests.support.render import PROJECT, render, run, stack_values
 
 SHARED = ROOT.parent / "shared"
 KMS = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -910,7 +910,7 @@ def test_nodes_drain_before_the_drivers_go_when_asked(everything: Plan) -> None:
     values["karpenter-eks:addons"]["keepDriversUntilNodesDrain"] = True
     values["karpenter-eks:addons"]["portainer"]["adminPassword"] = "correct-horse-battery"
     config = flatten_config({k.split(":", 1)[1]: v for k, v in values.items()}, PROJECT)
-    plan = run_program(PROJECT, "everything", config, world=world_for(PROJECT, config))
+    plan = run(PROJECT, "everything", config, world=world_for(PROJECT, config))
     addons = [_one(plan, "aws:eks/addon:Addon", f"{n}-addon") for n in ("ebs", "efs", "s3")]
     classes = plan.by_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")
     assert classes and all(plan.depends_on(c, a) for c in classes for a in addons)

@@ -154,7 +154,7 @@ def test_preview_covers_every_stack_in_its_region(workflow: dict[str, Any]) -> N
 
 
 def test_every_previewed_stack_gives_its_preview_role_cluster_access(workflow: dict[str, Any]) -> None:
-    """Issue 9, defect 10: a preview role without an access entry sees the cluster as unreachable and
+    """A preview role without an access entry sees the cluster as unreachable and
     the preview passes with no Kubernetes diff. The role each stack is previewed with must be in that
     stack's cluster.adminAccess, cluster-wide with AmazonEKSClusterAdminPolicy (dry runs are authorised
     like writes)."""

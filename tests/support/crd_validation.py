@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -153,9 +154,24 @@ def cel_functions_used(rule: str) -> set[str]:
     return names
 
 
+# Outcomes by rule and value (as JSON text, which keeps 1, 1.0 and true apart): the interpreter is slow,
+# and the tests check many manifests that differ in a field or two, so most subtrees repeat.
+_OUTCOMES: dict[tuple[str, str], tuple[bool, str | None]] = {}
+
+
 def evaluate_rule(rule: str, value: Any) -> tuple[bool, str | None]:
     """(passed, error): evaluate one rule with `self` bound to `value`. An evaluation error fails the
     rule, as it fails the request in the API server."""
+    try:
+        key = (rule, json.dumps(value))
+    except (TypeError, ValueError):
+        return _evaluate_rule(rule, value)  # not plain JSON data: evaluate it every time
+    if key not in _OUTCOMES:
+        _OUTCOMES[key] = _evaluate_rule(rule, value)
+    return _OUTCOMES[key]
+
+
+def _evaluate_rule(rule: str, value: Any) -> tuple[bool, str | None]:
     try:
         result = _program(rule).evaluate({"self": celpy.json_to_cel(value)})
     except (CELEvalError, TypeError, ValueError, KeyError) as error:

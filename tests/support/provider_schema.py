@@ -75,6 +75,9 @@ def sdk_classes(package: str) -> dict[str, tuple[str, str]]:
     return table
 
 
+PYTHON_SCALARS = {str: "string", bool: "boolean", int: "integer", float: "number"}
+
+
 class SdkSchema:
     """Schema-shaped `inputProperties`/`requiredInputs` and `types` rebuilt from SDK classes."""
 
@@ -83,14 +86,8 @@ class SdkSchema:
 
     def spec(self, typ: Any) -> dict[str, Any]:
         origin, args = typing.get_origin(typ), typing.get_args(typ)
-        if typ in (str,):
-            return {"type": "string"}
-        if typ is bool:
-            return {"type": "boolean"}
-        if typ is int:
-            return {"type": "integer"}
-        if typ is float:
-            return {"type": "number"}
+        if isinstance(typ, type) and typ in PYTHON_SCALARS:
+            return {"type": PYTHON_SCALARS[typ]}
         if origin is typing.Literal:
             return (
                 {"type": "string", "const": args[0]}
@@ -282,38 +279,52 @@ class Checker:
                 self.problems.append(f"{path}: not the JSON text this provider input takes: {value!r}")
                 return
         if "oneOf" in spec:
-            for member in spec["oneOf"]:
-                trial = Checker(self.types, self.unknowns)
-                trial.check_value(value, member, path)
-                if not trial.problems:
-                    self.checked += trial.checked
-                    self.enums += trial.enums
-                    return
-            self.problems.append(f"{path}: {value!r} matches none of {json.dumps(spec['oneOf'])}")
+            self._check_one_of(value, spec["oneOf"], path)
             return
         ref = spec.get("$ref")
         if ref is not None:
-            if ref.startswith("pulumi.json#/"):
-                return  # Any, Asset, Archive, Json
-            if not ref.startswith("#/types/"):
-                self.problems.append(f"{path}: cannot follow {ref}")
-                return
-            target = self.types.get(ref.removeprefix("#/types/"))
+            target = self._follow(ref, path)
             if target is None:
-                self.problems.append(f"{path}: the schema has no type {ref}")
                 return
             spec = target
+        if "const" in spec or "enum" in spec:
+            self._check_choice(value, spec, path)
+        else:
+            self._check_typed(value, spec, path)
+
+    def _check_one_of(self, value: Any, members: list[dict[str, Any]], path: str) -> None:
+        for member in members:
+            trial = Checker(self.types, self.unknowns)
+            trial.check_value(value, member, path)
+            if not trial.problems:
+                self.checked += trial.checked
+                self.enums += trial.enums
+                return
+        self.problems.append(f"{path}: {value!r} matches none of {json.dumps(members)}")
+
+    def _follow(self, ref: str, path: str) -> dict[str, Any] | None:
+        """The schema type a $ref names; None when there is nothing to check (or a problem was noted)."""
+        if ref.startswith("pulumi.json#/"):
+            return None  # Any, Asset, Archive, Json
+        if not ref.startswith("#/types/"):
+            self.problems.append(f"{path}: cannot follow {ref}")
+            return None
+        target = self.types.get(ref.removeprefix("#/types/"))
+        if target is None:
+            self.problems.append(f"{path}: the schema has no type {ref}")
+        return target
+
+    def _check_choice(self, value: Any, spec: dict[str, Any], path: str) -> None:
+        self.enums += 1
         if "const" in spec:
-            self.enums += 1
             if value != spec["const"]:
                 self.problems.append(f"{path}: must be {spec['const']!r}, is {value!r}")
             return
-        if "enum" in spec:
-            self.enums += 1
-            allowed = [e["value"] for e in spec["enum"]]
-            if value not in allowed:
-                self.problems.append(f"{path}: {value!r} is not one of {allowed}")
-            return
+        allowed = [e["value"] for e in spec["enum"]]
+        if value not in allowed:
+            self.problems.append(f"{path}: {value!r} is not one of {allowed}")
+
+    def _check_typed(self, value: Any, spec: dict[str, Any], path: str) -> None:
         kind = spec.get("type")
         if kind == "object" and "properties" in spec:
             self.check_object(value, spec["properties"], spec.get("required", []), path)

@@ -3,7 +3,7 @@
     python3 tools/dev.py diff --stack dev [--base GITREF] [--fail-on-breaking]
     venv/bin/python -m harness.diff --stack dev --base-plan old/plan.json --plan new/plan.json
 
-Renders the stack twice under the mocks (harness/mocks.py): at the base (a `git archive` of GITREF unpacked
+Renders the stack twice under the mocks (harness/fake/): at the base (a `git archive` of GITREF unpacked
 in a temporary folder and rendered by the BASE's own code, in a subprocess using this venv) and now (the
 working tree), matches resources by URN (and by the aliases the program declares), and prints, in
 Markdown, every resource created, updated (with the changed inputs), replaced (with the input that forces
@@ -827,7 +827,7 @@ def to_markdown(diff: Diff, stack: str, base_label: str, now_label: str = "worki
 def render_now(stack: str, root: Path = ROOT, base: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The working tree's plan, rendered as an update of `base` (its inputs are what the engine holds for
     `ignoreChanges`), or as a first deployment without one."""
-    from harness.mocks import load_stack_file
+    from harness.stack_files import load_stack_file
     from harness.synth import synth, world_for
 
     project, config = load_stack_file(stack, root)

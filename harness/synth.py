@@ -1,6 +1,6 @@
 """Render a stack offline: `python -m harness.synth --stack dev --out build/dev`.
 
-Runs the Pulumi program in-process under the shared mocks (harness/mocks.py) with the values of
+Runs the Pulumi program in-process under the shared mocks (harness/fake/) with the values of
 `Pulumi.<stack>.yaml` and writes what `pulumi up` would create:
   plan.json     every registered resource, in registration order, with its real dependencies
   manifests/    every Kubernetes object (one YAML file each) and every Helm release's values
@@ -21,7 +21,10 @@ from typing import Any
 
 import yaml
 
-from harness.mocks import ROOT, Plan, RecordedResource, StackFileError, World, load_stack_file, run_program
+from harness.fake.world import World
+from harness.plan import Plan, RecordedResource
+from harness.runner import run_program
+from harness.stack_files import ROOT, StackFileError, load_stack_file
 
 IAM_DOCUMENTS = {
     "aws:iam/role:Role": ("assumeRolePolicy", "trust"),

@@ -36,7 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.mocks import ROOT, Plan, RecordedResource, StackFileError, load_stack_file, run_program
+from harness.plan import Plan, RecordedResource
+from harness.runner import run_program
+from harness.stack_files import ROOT, StackFileError, load_stack_file
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"

@@ -23,7 +23,8 @@ import pytest
 
 from config.base import ConfigError
 from harness.diff import Change, Diff, Rules, RulesMissing, diff_plans, prior_inputs, to_markdown
-from harness.mocks import flatten_config, run_program
+from harness.runner import run_program
+from harness.stack_files import flatten_config
 from harness.synth import synth, world_for
 from tests.conftest import PROJECT, stack_values
 

@@ -9,7 +9,7 @@ from components.blocks.naming import bounded_name, bounded_prefix
 from components.karpenter.controller_role import controller_policy_name_prefix, controller_role_name_prefix
 from components.karpenter.interruption_queue import queue_name, queue_name_prefix, rule_name_prefix
 from components.karpenter.node_identity import node_role_name, node_role_name_prefix
-from harness.mocks import Plan
+from harness.plan import Plan
 from tests.conftest import render
 
 

@@ -10,7 +10,7 @@ import yaml
 from components.cluster.fargate import extra_selectors, fargate_selectors
 from components.karpenter.release import controller_values, deep_merge
 from config.models import KarpenterConfig
-from harness.mocks import Plan
+from harness.plan import Plan
 from tests.conftest import shared_file
 
 

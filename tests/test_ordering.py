@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.mocks import Plan, RecordedResource
+from harness.plan import Plan, RecordedResource
 from tests.conftest import stack_values
 
 

@@ -30,7 +30,9 @@ from typing import Any
 
 import pytest
 
-from harness.mocks import ROOT, Plan, RecordedResource, run_program
+from harness.plan import Plan, RecordedResource
+from harness.runner import run_program
+from harness.stack_files import ROOT
 from harness.synth import synth
 from tests.conftest import render, stack_values
 from tests.support import provider_schema as ps

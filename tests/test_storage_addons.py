@@ -22,7 +22,10 @@ from pulumi import RunError
 
 from components.documents import storage as docs
 from config.base import ConfigError
-from harness.mocks import ROOT, Plan, RecordedResource, World, flatten_config, run_program
+from harness.fake.world import World
+from harness.plan import Plan, RecordedResource
+from harness.runner import run_program
+from harness.stack_files import ROOT, flatten_config
 from harness.synth import iam_documents, kubernetes_objects, world_for
 from tests.conftest import PROJECT, render, stack_values
 from tests.test_ordering import destroy_order

@@ -250,10 +250,26 @@ def _prerequisites(resource: RecordedResource, known: set[str]) -> set[str]:
     return waits & known
 
 
-def schedule(
-    plan_resources: Sequence[RecordedResource], durations: Mapping[str, Estimate] = DURATIONS
-) -> Timeline:
-    """Every resource's modelled start and finish (seconds from the start of `pulumi up`)."""
+@dataclass
+class _Graph:
+    """The resources to schedule and who waits for whom (a component waits for its children too)."""
+
+    resources: dict[str, RecordedResource]
+    order: dict[str, int]
+    children: dict[str, set[str]]
+    blockers: dict[str, set[str]]
+    dependents: dict[str, list[str]]
+
+    def ready_time(self, steps: Mapping[str, Step], urn: str) -> tuple[float, str | None]:
+        """When the last of `urn`'s blockers finishes, and which one that is (the first by URN on a tie)."""
+        best: tuple[float, str | None] = (0.0, None)
+        for b in sorted(self.blockers[urn], key=self.order.__getitem__):
+            if steps[b].finish > best[0]:
+                best = (steps[b].finish, b)
+        return best
+
+
+def _graph(plan_resources: Sequence[RecordedResource]) -> _Graph:
     resources = {r.urn: r for r in plan_resources if r.type != STACK_TYPE}
     # Ties are broken by URN, not by registration order (which the asyncio program does not fix).
     order = {urn: i for i, urn in enumerate(sorted(resources))}
@@ -268,45 +284,54 @@ def schedule(
     for urn, before in blockers.items():
         for b in before:
             dependents[b].append(urn)
-    missing = {urn: len(before) for urn, before in blockers.items()}
+    return _Graph(resources, order, children, blockers, dependents)
 
+
+def _place(
+    r: RecordedResource,
+    at: float,
+    via: str | None,
+    est: Estimate,
+    lanes: dict[str, tuple[float, str]],
+) -> Step:
+    """A resource ready at `at`: it starts then, or when its lane (lane -> (free at, last urn)) frees."""
+    start, wait = at, 0.0
+    lane = lane_of(r, est)
+    if lane is not None and lane in lanes and lanes[lane][0] > at:
+        start, wait, via = lanes[lane][0], lanes[lane][0] - at, lanes[lane][1]
+    if lane is not None:
+        lanes[lane] = (start + est.seconds, r.urn)
+    return Step(r.urn, r.type, r.name, start, start + est.seconds, via, wait)
+
+
+def schedule(
+    plan_resources: Sequence[RecordedResource], durations: Mapping[str, Estimate] = DURATIONS
+) -> Timeline:
+    """Every resource's modelled start and finish (seconds from the start of `pulumi up`)."""
+    graph = _graph(plan_resources)
+    resources = graph.resources
+    missing = {urn: len(before) for urn, before in graph.blockers.items()}
     steps: dict[str, Step] = {}
-    lanes: dict[str, tuple[float, str]] = {}  # lane -> (free at, last urn)
-    ready: list[tuple[float, int, str]] = []
-
-    def ready_time(urn: str) -> tuple[float, str | None]:
-        best: tuple[float, str | None] = (0.0, None)
-        for b in sorted(blockers[urn], key=order.__getitem__):
-            if steps[b].finish > best[0]:
-                best = (steps[b].finish, b)
-        return best
-
-    for urn, count in missing.items():
-        if count == 0:
-            heapq.heappush(ready, (0.0, order[urn], urn))
+    lanes: dict[str, tuple[float, str]] = {}
+    ready = [(0.0, graph.order[urn], urn) for urn, count in missing.items() if count == 0]
+    heapq.heapify(ready)
     unknown: set[str] = set()
     while ready:
         at, _, urn = heapq.heappop(ready)
         r = resources[urn]
-        _, via = ready_time(urn)
-        if children[urn] and (r.type not in durations):
+        _, via = graph.ready_time(steps, urn)
+        if graph.children[urn] and (r.type not in durations):
             # A component: done when its children (and what it waits for) are.
             steps[urn] = Step(urn, r.type, r.name, at, at, via)
         else:
             est = estimate_for(r, durations)
             if est is UNKNOWN_TYPE:
                 unknown.add(r.type)
-            start, wait = at, 0.0
-            lane = lane_of(r, est)
-            if lane is not None and lane in lanes and lanes[lane][0] > at:
-                start, wait, via = lanes[lane][0], lanes[lane][0] - at, lanes[lane][1]
-            steps[urn] = Step(urn, r.type, r.name, start, start + est.seconds, via, wait)
-            if lane is not None:
-                lanes[lane] = (start + est.seconds, urn)
-        for d in dependents[urn]:
+            steps[urn] = _place(r, at, via, est, lanes)
+        for d in graph.dependents[urn]:
             missing[d] -= 1
             if missing[d] == 0:
-                heapq.heappush(ready, (ready_time(d)[0], order[d], d))
+                heapq.heappush(ready, (graph.ready_time(steps, d)[0], graph.order[d], d))
     if len(steps) != len(resources):
         stuck = sorted(resources[u].name for u in resources if u not in steps)
         raise ValueError(f"dependency cycle among: {', '.join(stuck)}")

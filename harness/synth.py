@@ -10,8 +10,17 @@ and prints a short tree of components and their resources. No AWS account, no Pu
 
 from __future__ import annotations
 
+import gc
+
+if __name__ == "__main__":
+    # A one-shot render creates a great many long-lived objects (the providers' generated classes, as
+    # they are imported) and little garbage: cyclic GC passes over them cost about a second of CPU and
+    # find next to nothing (peak memory is the same without them). The process exits right after.
+    gc.disable()
+
 import argparse
 import json
+import os
 import re
 import shutil
 import sys
@@ -187,5 +196,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def exit_now(code: int) -> None:
+    """Leave without the interpreter's teardown: it finalises every module and joins the Pulumi SDK's
+    gRPC and executor threads, about a second for nothing once the outputs are written and flushed."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

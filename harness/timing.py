@@ -274,12 +274,11 @@ def _graph(plan_resources: Sequence[RecordedResource]) -> _Graph:
     # Ties are broken by URN, not by registration order (which the asyncio program does not fix).
     order = {urn: i for i, urn in enumerate(sorted(resources))}
     known = set(resources)
-    waits = {urn: _prerequisites(r, known) for urn, r in resources.items()}
     children: dict[str, set[str]] = {urn: set() for urn in resources}
     for urn, r in resources.items():
         if r.parent in children:
             children[r.parent].add(urn)
-    blockers = {urn: waits[urn] | children[urn] for urn in resources}
+    blockers = {urn: _prerequisites(r, known) | children[urn] for urn, r in resources.items()}
     dependents: dict[str, list[str]] = {urn: [] for urn in resources}
     for urn, before in blockers.items():
         for b in before:
@@ -288,11 +287,7 @@ def _graph(plan_resources: Sequence[RecordedResource]) -> _Graph:
 
 
 def _place(
-    r: RecordedResource,
-    at: float,
-    via: str | None,
-    est: Estimate,
-    lanes: dict[str, tuple[float, str]],
+    r: RecordedResource, at: float, via: str | None, est: Estimate, lanes: dict[str, tuple[float, str]]
 ) -> Step:
     """A resource ready at `at`: it starts then, or when its lane (lane -> (free at, last urn)) frees."""
     start, wait = at, 0.0
@@ -309,7 +304,6 @@ def schedule(
 ) -> Timeline:
     """Every resource's modelled start and finish (seconds from the start of `pulumi up`)."""
     graph = _graph(plan_resources)
-    resources = graph.resources
     missing = {urn: len(before) for urn, before in graph.blockers.items()}
     steps: dict[str, Step] = {}
     lanes: dict[str, tuple[float, str]] = {}
@@ -318,7 +312,7 @@ def schedule(
     unknown: set[str] = set()
     while ready:
         at, _, urn = heapq.heappop(ready)
-        r = resources[urn]
+        r = graph.resources[urn]
         _, via = graph.ready_time(steps, urn)
         if graph.children[urn] and (r.type not in durations):
             # A component: done when its children (and what it waits for) are.
@@ -332,8 +326,8 @@ def schedule(
             missing[d] -= 1
             if missing[d] == 0:
                 heapq.heappush(ready, (graph.ready_time(steps, d)[0], graph.order[d], d))
-    if len(steps) != len(resources):
-        stuck = sorted(resources[u].name for u in resources if u not in steps)
+    if len(steps) != len(graph.resources):
+        stuck = sorted(r.name for u, r in graph.resources.items() if u not in steps)
         raise ValueError(f"dependency cycle among: {', '.join(stuck)}")
     return Timeline(steps, sorted(unknown))
 

@@ -16,7 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness.mocks import ROOT, Plan
+from harness.plan import Plan
+from harness.stack_files import ROOT
 from harness.synth import synth, write_artifacts
 
 SNAPSHOTS = ROOT / "snapshots"

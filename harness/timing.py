@@ -15,8 +15,7 @@ registers over the recorded dependency graph, as the Pulumi engine would run a f
   Fargate profile can be in a CREATING state at a time", aws/aws-cdk#6084; terraform-aws-eks#866), so
   profiles of one cluster share one lane, first ready first served.
 
-Each resource type takes the time of `DURATIONS` (one table, each entry with its basis: a source, or
-"estimate"); a type without an entry takes `UNKNOWN_TYPE` and is listed in the output.
+Each type takes its `DURATIONS` entry (with its basis: a source, or "estimate"), else `UNKNOWN_TYPE`.
 
 The output: the total modelled time, the critical path (what the total waits for, in order), the time
 at which Karpenter can launch nodes (the last of the `karpenter` controller release, the EC2NodeClasses
@@ -36,7 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.mocks import ROOT, Plan, RecordedResource, StackFileError, load_stack_file, run_program
+from harness.plan import Plan, RecordedResource
+from harness.runner import run_program
+from harness.stack_files import ROOT, StackFileError, load_stack_file
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"

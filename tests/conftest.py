@@ -12,7 +12,8 @@ import pytest
 
 from harness import synth as synth_module
 from harness import timing
-from harness.mocks import ROOT, Plan
+from harness.plan import Plan
+from harness.stack_files import ROOT
 from tests.support.render import run, stack_values, synth
 
 

@@ -14,7 +14,9 @@ from components.addons import load_balancer_controller as lbc
 from components.addons import portainer
 from config.addons_ingress import PortainerConfig, PortainerIngressConfig
 from config.base import ConfigError
-from harness.mocks import ACCOUNT_ID, ROOT, Plan, RecordedResource, World, _hex, flatten_config
+from harness.fake.world import ACCOUNT_ID, World, _hex
+from harness.plan import Plan, RecordedResource
+from harness.stack_files import ROOT, flatten_config
 from harness.synth import world_for
 from tests.support.chart import missing_from_chart
 from tests.support.plan import destroy_order

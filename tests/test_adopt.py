@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from pulumi import RunError
 
-from harness.mocks import Plan, World
+from harness.fake.world import World
+from harness.plan import Plan
 from tests.support.render import render, stack_values
 
 

@@ -23,7 +23,7 @@ import pytest
 
 from config.base import ConfigError
 from harness.diff import Change, Diff, Rules, RulesMissing, diff_plans, prior_inputs, to_markdown
-from harness.mocks import flatten_config
+from harness.stack_files import flatten_config
 from harness.synth import synth, world_for
 from tests.support.render import PROJECT, run, stack_values
 

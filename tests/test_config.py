@@ -12,7 +12,7 @@ import yaml
 
 from config.base import ConfigError
 from config.load import misplaced_keys, parse_stack_config, raw_stack_config
-from harness.mocks import ROOT
+from harness.stack_files import ROOT
 from harness.synth import main as synth_main
 from tests.support.render import PROJECT, Mutator, render, stack_values
 

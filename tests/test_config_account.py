@@ -12,7 +12,8 @@ import yaml
 
 from config.base import ConfigError
 from config.load import misplaced_keys, parse_stack_config, raw_stack_config
-from harness.mocks import CATALOGUE, World, offered_types
+from harness.fake.ec2 import CATALOGUE, offered_types
+from harness.fake.world import World
 from harness.synth import tree
 from preflight.account import (
     SPOT_DIVERSITY_WARNING,

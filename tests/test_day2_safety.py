@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from pulumi import RunError
 
-from harness.mocks import ROOT, Plan, RecordedResource, World, flatten_config
+from harness.fake.world import World
+from harness.plan import Plan, RecordedResource
+from harness.stack_files import ROOT, flatten_config
 from harness.synth import world_for
 from tests.support.render import PROJECT, render, stack_values
 

@@ -21,7 +21,8 @@ from harness.diff import (
     render_ref,
     to_markdown,
 )
-from harness.mocks import ROOT, Plan
+from harness.plan import Plan
+from harness.stack_files import ROOT
 
 STACK = "urn:pulumi:dev::p::pulumi:pulumi:Stack::p-dev"
 AWS = "urn:pulumi:dev::p::pulumi:pulumi:Stack$pulumi:providers:aws::aws"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import yaml
 
 from config.stack import StackConfig
-from harness.mocks import ROOT
 from harness.snapshots import stacks, stale
+from harness.stack_files import ROOT
 from tools.generate.config_reference import section
 
 

@@ -17,7 +17,7 @@ from components.blocks.naming import (
     queue_name_prefix,
     rule_name_prefix,
 )
-from harness.mocks import Plan
+from harness.plan import Plan
 from tests.support.render import render
 
 

@@ -9,7 +9,7 @@ import yaml
 from components.cluster.fargate import extra_selectors, fargate_selectors
 from components.karpenter.release import controller_values, deep_merge
 from config.karpenter import KarpenterConfig
-from harness.mocks import Plan
+from harness.plan import Plan
 from tests.support.chart import missing_from_chart
 from tests.support.render import shared_file
 

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from config.cluster import ClusterConfig
-from harness.mocks import ROOT, SECRET, Plan, load_stack_file
+from harness.plan import SECRET, Plan
+from harness.stack_files import ROOT, load_stack_file
 from harness.synth import kubernetes_objects, world_for
 from tests.support.kubernetes_validation import (
     CRD_GROUPS,
@@ -48,7 +49,7 @@ def plans(dev_plan: Plan, prod_plan: Plan, everything_plan: Plan) -> dict[str, P
 
 def test_the_package_ships_the_schemas_of_the_stacks_versions() -> None:
     assert cluster_version("dev") == cluster_version("everything") == "1.34"
-    assert cluster_version("prod") == "1.33"  # the adopted cluster of the fake account (harness/mocks.py)
+    assert cluster_version("prod") == "1.33"  # the adopted cluster of the fake account (harness/fake/)
     assert (1, 34) in shipped_versions() and (1, 33) in shipped_versions()
     assert schema_version("1.34") == "1.34" and schema_version("1.33") == "1.33"
     # A version between two shipped ones takes the older schemas; one newer than all is refused.

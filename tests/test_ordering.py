@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.mocks import Plan, RecordedResource
+from harness.plan import Plan, RecordedResource
 from tests.support.plan import destroy_order
 from tests.support.render import stack_values
 

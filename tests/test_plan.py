@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from harness.mocks import Plan
+from harness.plan import Plan
 from harness.synth import main as synth_main
 
 RESOURCE_KEYS = {

@@ -30,7 +30,9 @@ from typing import Any
 
 import pytest
 
-from harness.mocks import ROOT, Plan, RecordedResource, run_program
+from harness.plan import Plan, RecordedResource
+from harness.runner import run_program
+from harness.stack_files import ROOT
 from harness.synth import synth
 from tests.support import provider_schema as ps
 from tests.support.crd_validation import load_crd, validate_against_crd

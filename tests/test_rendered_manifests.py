@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.mocks import Plan
+from harness.plan import Plan
 from harness.synth import kubernetes_objects
 from tests.support.crd_validation import check_against_crd
 from tests.support.render import render, shared_file

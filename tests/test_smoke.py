@@ -202,7 +202,7 @@ def test_spread_constraints_file(tmp_path: Path) -> None:
 
 def test_the_stack_outputs_feed_the_smoke_test(dev_plan: Any, tmp_path: Path) -> None:
     """`pulumi stack output spreadConstraints --json` works as --spread-constraints, and --pool allows
-    exactly the NodePools the stack creates for that pool. (`dev_plan` is conftest's harness.mocks.Plan.)"""
+    exactly the NodePools the stack creates for that pool. (`dev_plan` is conftest's harness.plan.Plan.)"""
     outputs: dict[str, Any] = dev_plan.outputs
     spread_file = tmp_path / "spread.json"
     spread_file.write_text(json.dumps(outputs["spreadConstraints"]))

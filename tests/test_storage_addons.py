@@ -22,7 +22,9 @@ from pulumi import RunError
 
 from components.documents import storage as docs
 from config.base import ConfigError
-from harness.mocks import ROOT, Plan, RecordedResource, World, flatten_config
+from harness.fake.world import World
+from harness.plan import Plan, RecordedResource
+from harness.stack_files import ROOT, flatten_config
 from harness.synth import iam_documents, kubernetes_objects, world_for
 from tests.support.plan import destroy_order
 from tests.support.render import PROJECT, render, run, stack_values

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from harness import timing
-from harness.mocks import ROOT, Plan, RecordedResource
+from harness.plan import Plan, RecordedResource
 from harness.snapshots import stacks
+from harness.stack_files import ROOT
 from harness.timing import Estimate
 
 P = "urn:pulumi:t::p::"

@@ -3,7 +3,7 @@
     python3 tools/dev.py diff --stack dev [--base GITREF] [--fail-on-breaking]
     venv/bin/python -m harness.diff --stack dev --base-plan old/plan.json --plan new/plan.json
 
-Renders the stack twice under the mocks (harness/mocks.py): at the base (a `git archive` of GITREF unpacked
+Renders the stack twice under the mocks (harness/fake/): at the base (a `git archive` of GITREF unpacked
 in a temporary folder and rendered by the BASE's own code, in a subprocess using this venv) and now (the
 working tree), matches resources by URN (and by the aliases the program declares), and prints, in
 Markdown, every resource created, updated (with the changed inputs), replaced (with the input that forces

@@ -33,7 +33,7 @@ class DiffError(Exception):
 def render_now(stack: str, root: Path = ROOT, base: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The working tree's plan, rendered as an update of `base` (its inputs are what the engine holds for
     `ignoreChanges`), or as a first deployment without one."""
-    from harness.mocks import load_stack_file
+    from harness.stack_files import load_stack_file
     from harness.synth import synth, world_for
 
     project, config = load_stack_file(stack, root)

@@ -10,7 +10,7 @@ properties, so an unknown or misspelled field is refused (the API server's stric
 1. apiVersion/kind must name exactly the group, version and kind the schema is for
    (`x-kubernetes-group-version-kind`): the package names its files without the group's domain.
 2. `null` is taken out of every type (the conversion made every field nullable). The plan holds None
-   only where the program's value is unknown at render (harness/mocks.py `to_json_value`). Such a key is
+   only where the program's value is unknown at render (harness/plan.py `to_json_value`). Such a key is
    KEPT, so a misspelled field is refused whatever its value; only the type of the unknown value goes
    unchecked, and it is returned in `Result.unknown` (never silently passed).
 3. A `[secret]` placeholder (the plan never holds a secret) is replaced, before validation, by the shape
@@ -44,7 +44,7 @@ from typing import Any
 import jsonschema
 from referencing import Registry, Resource
 
-from harness.mocks import SECRET, Plan, RecordedResource
+from harness.plan import SECRET, Plan, RecordedResource
 
 SCHEMAS = importlib.resources.files("kubernetes_validate") / "kubernetes-json-schema"
 CRD_GROUPS = frozenset({"karpenter.sh", "karpenter.k8s.aws"})

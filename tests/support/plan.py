@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.mocks import Plan
+from harness.plan import Plan
 
 
 def destroy_order(plan: Plan) -> list[str]:

@@ -11,7 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.mocks import ROOT, Plan, World, flatten_config, load_stack_file, run_program
+from harness.fake.world import World
+from harness.plan import Plan
+from harness.runner import run_program
+from harness.stack_files import ROOT, flatten_config, load_stack_file
 from harness.synth import world_for
 
 PROJECT = "karpenter-eks"

@@ -1,0 +1,163 @@
+"""EC2 and VPC: the network resources, zones, subnets, and the instance types a region offers (from the
+EC2 catalogue extracts in harness/catalogue/)."""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from config.families import FAMILY_PATTERN, family_architecture
+from harness.fake.world import CallFailure, Registration, World, _hex, filter_values
+
+CATALOGUE = Path(__file__).resolve().parent.parent / "catalogue"
+"""EC2 catalogue extracts (tools/generate/ec2_catalogue.py, from moto's bundled AWS data): per region,
+its zones and the instance families offered there with their architectures and sizes."""
+
+
+@functools.cache
+def catalogue(region: str) -> dict[str, Any] | None:
+    path = CATALOGUE / f"{region}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+@functools.cache
+def known_regions() -> frozenset[str]:
+    """The regions the pinned AWS SDK knows (pulumi_aws.Region); any other, the provider refuses."""
+    import pulumi_aws
+
+    return frozenset(r.value for r in pulumi_aws.Region)
+
+
+_ARCH = {"arm64": "arm64", "amd64": "x86_64"}
+
+
+def offered_types(region: str) -> dict[str, list[str]]:
+    """Instance type -> EC2 architectures offered in `region`: from its catalogue; for a region without
+    one, the offline fallback: the families of every catalogued region, architecture by the family
+    naming rule (config/nodepools.py), as if offered everywhere."""
+    entry = catalogue(region)
+    if entry and entry["families"]:
+        return {
+            f"{family}.{size}": info["architectures"]
+            for family, info in entry["families"].items()
+            for size in info["sizes"]
+        }
+    types: dict[str, list[str]] = {}
+    for path in sorted(CATALOGUE.glob("*.json")):
+        for family, info in json.loads(path.read_text())["families"].items():
+            if FAMILY_PATTERN.match(family) is None:
+                continue
+            arch = _ARCH[family_architecture(family)]
+            for size in info["sizes"]:
+                types[f"{family}.{size}"] = [arch]
+    return types
+
+
+# -- resources ---------------------------------------------------------------------------------------
+def _vpc(r: Registration) -> None:
+    r.rid = f"vpc-{_hex(r.name)}"
+    r.state |= {"arn": r.arn("ec2", f"vpc/{r.rid}"), "defaultSecurityGroupId": f"sg-{_hex(r.rid)}"}
+
+
+def _subnet(r: Registration) -> None:
+    r.rid = f"subnet-{_hex(r.name)}"
+    r.state["arn"] = r.arn("ec2", f"subnet/{r.rid}")
+
+
+def _prefixed_id(prefix: str) -> Callable[[Registration], None]:
+    """A resource whose provider ID is `prefix-<hex>` and which adds no outputs."""
+
+    def handler(r: Registration) -> None:
+        r.rid = f"{prefix}-{_hex(r.name)}"
+
+    return handler
+
+
+def _eip(r: Registration) -> None:
+    r.rid = f"eipalloc-{_hex(r.name)}"
+    r.state["allocationId"] = r.rid
+    r.state["publicIp"] = "203.0.113." + str(int(_hex(r.name, 2), 16) % 250 + 1)
+
+
+def _security_group(r: Registration) -> None:
+    r.rid = f"sg-{_hex(r.name)}"
+    r.state |= {
+        "arn": r.arn("ec2", f"security-group/{r.rid}"),
+        "name": r.inputs.get("name") or f"{r.name}-{_hex(r.name, 7)}",
+    }
+
+
+def _ingress_rule(r: Registration) -> None:
+    r.rid = f"sgr-{_hex(r.name)}"
+    r.state |= {"arn": r.arn("ec2", f"security-group-rule/{r.rid}"), "securityGroupRuleId": r.rid}
+
+
+RESOURCES = {
+    "aws:ec2/vpc:Vpc": _vpc,
+    "aws:ec2/subnet:Subnet": _subnet,
+    "aws:ec2/internetGateway:InternetGateway": _prefixed_id("igw"),
+    "aws:ec2/natGateway:NatGateway": _prefixed_id("nat"),
+    "aws:ec2/eip:Eip": _eip,
+    "aws:ec2/routeTable:RouteTable": _prefixed_id("rtb"),
+    "aws:ec2/securityGroup:SecurityGroup": _security_group,
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _ingress_rule,
+}
+
+
+# -- data sources ------------------------------------------------------------------------------------
+def _availability_zones(world: World, a: dict[str, Any]) -> dict[str, Any]:
+    region = world.region
+    if region not in known_regions():
+        # What the AWS provider answers for a region its SDK does not know.
+        raise CallFailure(f"invalid AWS Region: {region}")
+    entry = catalogue(region)
+    # Without a catalogue: moto's default for regions it does not list (zones a to c).
+    zones = entry["zones"] if entry else [f"{region}{letter}" for letter in "abc"]
+    return {"names": zones, "zoneIds": [f"{z}-id" for z in zones], "groupNames": [region], "id": region}
+
+
+def _instance_type_offerings(world: World, a: dict[str, Any]) -> dict[str, Any]:
+    patterns = filter_values(a, "instance-type") or ["*"]
+    names = sorted(t for t in offered_types(world.region) if any(fnmatch.fnmatchcase(t, p) for p in patterns))
+    return {
+        "instanceTypes": names,
+        "locations": [world.region] * len(names),
+        "locationTypes": ["region"] * len(names),
+        "id": world.region,
+    }
+
+
+def _instance_types(world: World, a: dict[str, Any]) -> dict[str, Any]:
+    patterns = filter_values(a, "instance-type") or ["*"]
+    archs = filter_values(a, "processor-info.supported-architecture")
+    names = sorted(
+        t
+        for t, supported in offered_types(world.region).items()
+        if any(fnmatch.fnmatchcase(t, p) for p in patterns) and (archs is None or set(archs) & set(supported))
+    )
+    return {"instanceTypes": names, "id": world.region}
+
+
+def _subnet_lookup(world: World, a: dict[str, Any]) -> dict[str, Any]:
+    subnet = str(a.get("id"))
+    zone = world.subnet_zones.get(subnet) or f"{world.region}{'abc'[int(_hex(subnet, 4), 16) % 3]}"
+    return {"id": subnet, "availabilityZone": zone, "vpcId": f"vpc-{_hex(world.region + 'vpc')}"}
+
+
+def _subnets(world: World, a: dict[str, Any]) -> dict[str, Any]:
+    filters = {f["name"]: f["values"] for f in a.get("filters", [])}
+    seed = json.dumps(filters, sort_keys=True)
+    return {"ids": [f"subnet-{_hex(seed + str(i))}" for i in range(3)], "id": world.region}
+
+
+CALLS = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
+    "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": _instance_type_offerings,
+    "aws:ec2/getInstanceTypes:getInstanceTypes": _instance_types,
+    "aws:ec2/getSubnet:getSubnet": _subnet_lookup,
+    "aws:ec2/getSubnets:getSubnets": _subnets,
+}

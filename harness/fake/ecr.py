@@ -1,0 +1,35 @@
+"""ECR and ECR Public: the registry tokens Helm logs in with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.fake.world import World
+
+
+def _public_token(world: World, a: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "authorizationToken": "QVdTOmZha2UtdG9rZW4=",
+        "userName": "AWS",
+        "password": "fake-public-ecr-token",
+        "expiresAt": "2026-11-22T12:00:00Z",
+        "id": "us-east-1",
+    }
+
+
+def _token(world: World, a: dict[str, Any]) -> dict[str, Any]:
+    registry = f"{a.get('registryId') or world.account_id}.dkr.ecr.{world.region}.amazonaws.com"
+    return {
+        "authorizationToken": "QVdTOmZha2UtdG9rZW4=",
+        "userName": "AWS",
+        "password": "fake-ecr-token",
+        "proxyEndpoint": f"https://{registry}",
+        "expiresAt": "2026-11-22T12:00:00Z",
+        "id": world.region,
+    }
+
+
+CALLS = {
+    "aws:ecrpublic/getAuthorizationToken:getAuthorizationToken": _public_token,
+    "aws:ecr/getAuthorizationToken:getAuthorizationToken": _token,
+}

@@ -198,10 +198,11 @@ def test_offline_diff_is_posted_for_each_stack(workflow: dict[str, Any]) -> None
     )
     # Posted before AWS is asked anything: a reviewer sees replacements even when the preview fails.
     assert synth < job["steps"].index(diff) < post < creds
-    # The reference data is never vendored: an optional checkout of the team's own copy.
-    [reference] = [s for s in steps_using(job, "actions/checkout") if "repository" in s.get("with", {})]
-    assert reference["if"] == "vars.SHARED_REFERENCE_REPOSITORY != ''"
-    assert not (ROOT / ".reference").exists() or ".reference/" in (ROOT / ".gitignore").read_text()
+    # The diff needs nothing beside the project (its replacement rules are committed): no reference
+    # checkout, no rules path, and a failed diff fails the job.
+    assert [s for s in steps_using(job, "actions/checkout") if "repository" in s.get("with", {})] == []
+    assert "KARPENTER_EKS_REPLACEMENTS" not in diff["run"] and "shared" not in diff["run"]
+    assert diff["run"].rstrip().endswith('exit "$status"')
 
 
 def test_preview_is_a_pulumi_preview_commented_on_the_pr(workflow: dict[str, Any]) -> None:

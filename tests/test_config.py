@@ -275,5 +275,6 @@ def test_a_key_under_the_wrong_namespace_is_pointed_out() -> None:
     with pytest.raises(ConfigError) as refused:
         parse_stack_config(raw_stack_config(PROJECT, values), misplaced_keys(PROJECT, values))
     assert refused.value.problems == [
-        "nodePools: required key is missing (found as aws:nodePools: write it under the project namespace)"
+        "nodePools: required key is missing (aws:nodePools is not read: set karpenter-eks:nodePools, under "
+        "`config:` in Pulumi.<stack>.yaml)"
     ]

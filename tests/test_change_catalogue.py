@@ -1,7 +1,7 @@
 """A catalogue of ordinary changes to the dev and prod stacks, and what each does to a running environment.
 
 Each case renders the stack's committed config (once per session) and the changed config under the mocks,
-diffs the two plans with harness/diff.py and the replacement rules of ../shared/pulumi-replacements, and
+diffs the two plans with harness/diff.py and the replacement rules of harness/diff/replacements.json, and
 asserts exactly what is created, replaced and deleted, and which updates disrupt running nodes or pods.
 
 The expectations are data (CATALOGUE below): when the program changes how a change lands (a resource

@@ -1,4 +1,4 @@
-"""harness/diff.py: the engine's rules on small synthetic plans, its use of ../shared/pulumi-replacements, the
+"""harness/diff: the engine's rules on small synthetic plans, its use of harness/diff/replacements.json, the
 lifecycle options plan.json records, and the command line (git base, absent rules)."""
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import yaml
 
 from config.stack import StackConfig
@@ -18,6 +20,15 @@ def test_snapshots_are_fresh() -> None:
         assert not diffs, (
             "snapshots are stale; run `python3 tools/dev.py snapshots`:\n" + "\n".join(diffs)[:4000]
         )
+
+
+def test_a_stack_a_user_adds_is_snapshotted_but_checked_only_once_its_snapshot_is_committed(
+    tmp_path: Path,
+) -> None:
+    for stack in (*EXAMPLE_STACKS, "staging"):
+        (tmp_path / f"Pulumi.{stack}.yaml").write_text("config: {}\n")
+    assert stacks(tmp_path) == ["dev", "prod", "staging"]  # `python -m harness.snapshots` writes all three
+    assert "staging" not in checked_stacks(tmp_path) and set(EXAMPLE_STACKS) <= set(checked_stacks(tmp_path))
 
 
 def test_readme_config_reference_is_generated_from_the_models() -> None:

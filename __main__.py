@@ -16,6 +16,8 @@ except ConfigError as refused:
     # The models' problems, and with them what the account says of the config's valid parts.
     raise with_account_problems(refused) from None
 
+# The programs the deployment runs besides this one (the AWS CLI), before anything is registered.
+preflight.check_tools()
 aws_provider = aws.Provider(
     "aws", region=cfg.region, default_tags=aws.ProviderDefaultTagsArgs(tags=cfg.tags) if cfg.tags else None
 )

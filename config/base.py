@@ -321,8 +321,9 @@ def _mapping_text(kind: str, msg: str, ctx: Mapping[str, Any], value: Any) -> st
 
 
 def _list_text(kind: str, msg: str, ctx: Mapping[str, Any], value: Any) -> str:
-    if value is None:
-        return "must be a list with at least one entry (see the config reference in README.md)"
+    # Pulumi passes a top-level `key: null` (or an empty `key:`) of the stack file as the text "null".
+    if value is None or value in ("null", "~", ""):
+        return "must be a list with at least one entry, not null (see the config reference in README.md)"
     if isinstance(value, str | int | float):
         return f"must be a list; write [{value}]"
     return "must be a list"

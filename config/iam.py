@@ -48,8 +48,19 @@ def _replaced_by_spot_setting(value: Any) -> None:
     return None
 
 
+CLUSTER_ROLE_NOT_COVERED = (
+    "Not the EKS cluster's service role, which pulumi-eks creates in create mode (path `/`, no boundary): "
+    "giving pulumi-eks a role of this stack's (`serviceRole`) would replace the EKS cluster of "
+    "every existing stack (its `roleArn` forces a new cluster), nor the Spot service-linked role (AWS fixes "
+    "its path and it takes no boundary)."
+)
+"""What `iam.path` and `iam.permissionsBoundaryArn` do not reach, and why (pulumi-eks 4.4.0
+`nodejs/eks/cluster/cluster.ts` creates the service role when `serviceRole` is not given; `roleArn` is
+ForceNew on aws:eks/cluster:Cluster, see harness/diff/replacements.json)."""
+
+
 class IamConfig(Model):
-    """IAM details shared by the roles this stack creates."""
+    """IAM details shared by the roles this stack creates itself."""
 
     path: Annotated[
         str,
@@ -60,13 +71,16 @@ class IamConfig(Model):
         ),
     ] = Field(
         default="/",
-        description="IAM path of every role, policy and instance profile. A change moves the controller's "
-        "role and policies (new ones created first, then the controller rolls onto them); the node role, "
-        "its instance profile and the Fargate pod execution role keep the path they were created with "
-        "(running nodes and Fargate profiles hold on to them), so choose it before the first `pulumi up`.",
+        description="IAM path of every role, policy and instance profile this stack creates itself. A change "
+        "moves the controller's role and policies (new ones created first, then the controller rolls onto "
+        "them); the node role, its instance profile and the Fargate pod execution role keep the path they "
+        "were created with (running nodes and Fargate profiles hold on to them), so choose it before the "
+        "first `pulumi up`. " + CLUSTER_ROLE_NOT_COVERED,
     )
     permissions_boundary_arn: PolicyArn | None = Field(
-        default=None, description="Permissions boundary set on every role this stack creates."
+        default=None,
+        description="Permissions boundary set on every role this stack creates itself (the node, controller, "
+        "Fargate pod execution and add-on roles). " + CLUSTER_ROLE_NOT_COVERED,
     )
     extra_node_policy_arns: Annotated[list[PolicyArn], AfterValidator(_extra_policies)] = Field(
         default=[],

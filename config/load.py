@@ -22,7 +22,7 @@ def raw_stack_config(project: str, values: Mapping[str, Any]) -> dict[str, Any]:
         if not key.startswith(prefix):
             continue
         name = key[len(prefix) :]
-        if isinstance(value, str) and value[:1] in "{[":
+        if isinstance(value, str) and value.startswith(("{", "[")):
             try:
                 value = json.loads(value)
             except json.JSONDecodeError as exc:
@@ -33,8 +33,8 @@ def raw_stack_config(project: str, values: Mapping[str, Any]) -> dict[str, Any]:
 
 PROVIDER_KEYS: dict[str, frozenset[str]] = {"aws": frozenset({"region"})}
 """Keys another namespace really has that share a project key's name: `aws:region` configures Pulumi's
-default AWS provider. Accepted when it agrees with the project's key (the program's explicit provider
-uses the project's `region`)."""
+default AWS provider. Accepted beside the project's key when the two agree (the program's explicit provider
+uses the project's `region`); on its own it is not read, and the missing project key says so."""
 
 
 def misplaced_keys(project: str, values: Mapping[str, Any]) -> dict[str, str]:
@@ -46,7 +46,7 @@ def misplaced_keys(project: str, values: Mapping[str, Any]) -> dict[str, str]:
         namespace, _, name = key.partition(":")
         if namespace == project or name not in known:
             continue
-        if name in PROVIDER_KEYS.get(namespace, ()) and values.get(f"{project}:{name}") in (None, value):
+        if name in PROVIDER_KEYS.get(namespace, ()) and values.get(f"{project}:{name}") == value:
             continue
         found[name] = key
     return found
@@ -59,6 +59,18 @@ def misplaced_problems(project: str, misplaced: Mapping[str, str]) -> list[str]:
         f"{project}:{name} (under `config:` in Pulumi.<stack>.yaml)"
         for name, where in sorted(misplaced.items(), key=lambda item: item[1])
     ]
+
+
+def missing_key_hint(project: str, name: str, where: str) -> str:
+    """What to add to `<name>: required key is missing` when the key was written as `where` instead."""
+    namespace = where.partition(":")[0]
+    if name in PROVIDER_KEYS.get(namespace, ()):
+        return (
+            f" ({where} is not read: it configures only Pulumi's default {namespace} provider, which this "
+            f"program does not use; set {project}:{name}, e.g. `pulumi config set {name} <value>` in this "
+            "project)"
+        )
+    return f" ({where} is not read: set {project}:{name}, under `config:` in Pulumi.<stack>.yaml)"
 
 
 def parse_stack_config(
@@ -74,15 +86,16 @@ def parse_stack_config(
     except ValidationError as exc:
         cfg = None
         bad = [tuple(e["loc"]) for e in exc.errors(include_url=False)]
-        problems = [
-            f"{p} (found as {hints[key]}: write it under the project namespace)"
-            if (key := p.split(":", 1)[0]) in hints and p.endswith("required key is missing")
-            else p
-            for p in problems_of(exc)
-        ]
+        problems = problems_of(exc)
     hinted_keys = {
-        p.split(":", 1)[0] for p in problems if p.endswith("write it under the project namespace)")
+        key
+        for p in problems
+        if (key := p.split(":", 1)[0]) in hints and p.endswith("required key is missing")
     }
+    problems = [
+        p + missing_key_hint(project, key, hints[key]) if (key := p.split(":", 1)[0]) in hinted_keys else p
+        for p in problems
+    ]
     problems += misplaced_problems(project, {k: v for k, v in hints.items() if k not in hinted_keys})
     if cfg is None:
         raise ConfigError(problems, raw, bad)

@@ -34,6 +34,10 @@ from harness.plan import (
 )
 from harness.stack_files import ROOT
 
+FAKE_TOOLS = Path(__file__).resolve().parent / "bin"
+"""Stand-ins for the programs a deployment needs beside Pulumi (`aws`): first on PATH while a program runs,
+so the program's own check that they are installed passes offline. They never run."""
+
 
 def lifecycle_options(request: Any, urn: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """The resource options of a RegisterResourceRequest (pulumi/runtime/proto/resource_pb2.pyi) that decide
@@ -122,19 +126,23 @@ def run_program(
     config: Mapping[str, str],
     world: World | None = None,
     program: Path = ROOT / "__main__.py",
+    tools: Path | None = FAKE_TOOLS,
 ) -> Plan:
     """Run the Pulumi program in-process under the fake cloud and return what it registered.
 
-    Each run gets a fresh context, so several programs can run in one process (as the tests do)."""
+    Each run gets a fresh context, so several programs can run in one process (as the tests do). `tools`
+    is put first on PATH for the run (None: the PATH as it is)."""
     world = world or World(region=_region_of(config, project))
-    return contextvars.Context().run(_run, project, stack, dict(config), world, program)
+    return contextvars.Context().run(_run, project, stack, dict(config), world, program, tools)
 
 
 def _region_of(config: Mapping[str, str], project: str) -> str:
     return str(config.get(f"{project}:region") or config.get("aws:region") or "eu-west-1")
 
 
-def _run(project: str, stack: str, config: dict[str, str], world: World, program: Path) -> Plan:
+def _run(
+    project: str, stack: str, config: dict[str, str], world: World, program: Path, tools: Path | None
+) -> Plan:
     # A fresh event loop per run: tasks a failed run left behind must not fail the next one.
     loop = asyncio.new_event_loop()
     # A failed run's error is raised by run_pulumi_func; its abandoned futures need not be logged again.
@@ -156,6 +164,9 @@ def _run(project: str, stack: str, config: dict[str, str], world: World, program
         sys.path.insert(0, root)
     old_cwd = os.getcwd()
     os.chdir(root)
+    old_path = os.environ.get("PATH")
+    if tools is not None:
+        os.environ["PATH"] = os.pathsep.join([str(tools), *([old_path] if old_path else [])])
     try:
 
         def program_main() -> None:
@@ -189,6 +200,10 @@ def _run(project: str, stack: str, config: dict[str, str], world: World, program
         loop.close()
         asyncio.set_event_loop(None)
         os.chdir(old_cwd)
+        if old_path is None:
+            os.environ.pop("PATH", None)
+        else:
+            os.environ["PATH"] = old_path
         if added:
             sys.path.remove(root)
     return Plan(

@@ -3,6 +3,9 @@
     python -m harness.snapshots            refresh snapshots/<stack>/ for every Pulumi.<stack>.yaml
     python -m harness.snapshots --check    exit 1 when a snapshot is stale (the tests do this)
 
+`--check` covers the example stacks and every other stack whose `snapshots/<stack>/` is committed: a stack
+a user adds is checked from the first time its snapshot is written and committed, not before.
+
 A snapshot holds the IAM documents, the Kubernetes manifests and Helm values, and `resources.txt`: one
 line per resource with what it waits for. Sorted, free of volatile values: the same program and config
 give the same files, byte for byte.
@@ -17,14 +20,20 @@ import tempfile
 from pathlib import Path
 
 from harness.plan import Plan
-from harness.stack_files import ROOT
+from harness.stack_files import EXAMPLE_STACKS, ROOT, stack_names
 from harness.synth import synth, write_artifacts
 
 SNAPSHOTS = ROOT / "snapshots"
 
 
 def stacks(root: Path = ROOT) -> list[str]:
-    return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml"))
+    """Every stack of the project (what `python -m harness.snapshots` writes)."""
+    return stack_names(root)
+
+
+def checked_stacks(root: Path = ROOT) -> list[str]:
+    """The stacks `--check` compares: the example stacks, and those whose snapshot is committed."""
+    return [s for s in stacks(root) if s in EXAMPLE_STACKS or (SNAPSHOTS / s).is_dir()]
 
 
 def resource_list(plan: Plan) -> str:
@@ -82,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="fail when a snapshot is stale")
     args = parser.parse_args(argv)
     if args.check:
-        problems = [d for s in stacks() for d in stale(s)]
+        problems = [d for s in checked_stacks() for d in stale(s)]
         for d in problems:
             print(d)
         if problems:

@@ -10,6 +10,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 """The project: where Pulumi.yaml, the stack files and __main__.py are."""
 
+EXAMPLE_STACKS = ("dev", "prod")
+"""The example stacks this repository ships: the README's generated sections (timing) and the tests about
+them name these. Any other `Pulumi.<stack>.yaml` a user adds is checked like them where a check holds for
+every stack (renders, schemas, CRDs), and never makes a generated section stale."""
+
+
+def stack_names(root: Path = ROOT) -> list[str]:
+    """Every stack with a `Pulumi.<stack>.yaml` in `root`, sorted."""
+    return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml"))
+
 
 def load_stack_file(stack: str, root: Path = ROOT) -> tuple[str, dict[str, str]]:
     """The project name, and the stack's config as Pulumi passes it to a program: `project:key` ->

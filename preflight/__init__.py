@@ -1,6 +1,7 @@
-"""What only the live AWS account can answer, asked before anything but the AWS provider is registered:
-`run` refuses a stack that cannot work (every message says the fix) and returns the account's answers the
-composition needs."""
+"""Checks before the program registers its resources: `check_tools` (first of all) refuses a machine
+without the AWS CLI; `run` asks what only the live AWS account can answer, before anything but the AWS
+provider is registered, refuses a stack that cannot work (every message says the fix) and returns the
+account's answers the composition needs."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from preflight.caller import check_caller_not_listed
 from preflight.cluster import existing_cluster
 from preflight.install import check_no_foreign_karpenter
 from preflight.registry import chart_credentials
+from preflight.tools import check_aws_cli
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,11 @@ class Answers:
     """Adopt mode: the cluster as the account describes it (None in create mode)."""
     chart: tuple[str, ChartCredentials | None]
     """The chart repository and the registry login for it."""
+
+
+def check_tools() -> None:
+    """What must be installed beside Pulumi (the AWS CLI), before anything is registered."""
+    check_aws_cli()
 
 
 def run(cfg: StackConfig, provider: aws.Provider) -> Answers:

@@ -1,7 +1,7 @@
 """A catalogue of ordinary changes to the dev and prod stacks, and what each does to a running environment.
 
 Each case renders the stack's committed config (once per session) and the changed config under the mocks,
-diffs the two plans with harness/diff.py and the replacement rules of ../shared/pulumi-replacements, and
+diffs the two plans with harness/diff.py and the replacement rules of harness/diff/replacements.json, and
 asserts exactly what is created, replaced and deleted, and which updates disrupt running nodes or pods.
 
 The expectations are data (CATALOGUE below): when the program changes how a change lands (a resource
@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from config.base import ConfigError
-from harness.diff import Change, Diff, Rules, RulesMissing, diff_plans, prior_inputs, to_markdown
+from harness.diff import Change, Diff, Rules, diff_plans, prior_inputs, to_markdown
 from harness.stack_files import flatten_config
 from harness.synth import synth, world_for
 from tests.support.render import PROJECT, run, stack_values
@@ -314,10 +314,7 @@ CATALOGUE: dict[str, Case] = {
 
 @pytest.fixture(scope="session")
 def rules() -> Rules:
-    try:
-        return Rules.load()
-    except RulesMissing as exc:
-        pytest.skip(str(exc))
+    return Rules.load()  # the project's own copy: never absent
 
 
 @functools.cache

@@ -15,6 +15,7 @@ from config.load import misplaced_keys, parse_stack_config, raw_stack_config
 from harness.stack_files import ROOT
 from harness.synth import main as synth_main
 from tests.support.render import PROJECT, Mutator, render, stack_values
+from tests.support.stacks import PROJECT_STACKS
 
 
 def _set(path: str, value: Any) -> Mutator:
@@ -209,7 +210,7 @@ def test_defaults_come_from_the_models(dev_values: dict[str, Any]) -> None:
     assert cfg.iam.spot_service_linked_role == "ensure"
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", PROJECT_STACKS)
 def test_committed_stacks_are_valid(stack: str) -> None:
     parse_stack_config(stack_values(stack))
 
@@ -274,5 +275,6 @@ def test_a_key_under_the_wrong_namespace_is_pointed_out() -> None:
     with pytest.raises(ConfigError) as refused:
         parse_stack_config(raw_stack_config(PROJECT, values), misplaced_keys(PROJECT, values))
     assert refused.value.problems == [
-        "nodePools: required key is missing (found as aws:nodePools: write it under the project namespace)"
+        "nodePools: required key is missing (aws:nodePools is not read: set karpenter-eks:nodePools, under "
+        "`config:` in Pulumi.<stack>.yaml)"
     ]

@@ -276,6 +276,39 @@ def test_aws_region_is_fine_when_it_agrees_and_refused_when_it_does_not() -> Non
     assert refused.value.problems[0].startswith("aws:region: region is a key of this project")
 
 
+def test_aws_region_instead_of_the_projects_region_says_it_is_not_read() -> None:
+    values = _namespaced(stack_values("dev"))
+    values["aws:region"] = values.pop(f"{PROJECT}:region")
+    with pytest.raises(ConfigError) as refused:
+        _parse(values)
+    assert refused.value.problems == [
+        "region: required key is missing (aws:region is not read: it configures only Pulumi's default aws "
+        "provider, which this program does not use; set karpenter-eks:region, e.g. `pulumi config set "
+        "region <value>` in this project)"
+    ]
+    # Beside an agreeing project key it is fine (above); without any region, just the missing key.
+    del values["aws:region"]
+    with pytest.raises(ConfigError) as refused:
+        _parse(values)
+    assert refused.value.problems == ["region: required key is missing"]
+
+
+@pytest.mark.parametrize("written", ["null", "~", ""])
+def test_a_null_node_pool_list_is_not_told_to_be_wrapped_in_a_list(written: str) -> None:
+    values = _namespaced(stack_values("dev"))
+    values[f"{PROJECT}:nodePools"] = written  # Pulumi passes `nodePools: null` (or `nodePools:`) as text
+    with pytest.raises(ConfigError) as refused:
+        _parse(values)
+    [problem] = refused.value.problems
+    assert problem.startswith("nodePools: must be a list with at least one entry, not null"), problem
+    assert "write [" not in problem
+    # A lone value is still told how to write it as a list.
+    values[f"{PROJECT}:nodePools"] = "graviton"
+    with pytest.raises(ConfigError) as refused:
+        _parse(values)
+    assert refused.value.problems[0].startswith("nodePools: must be a list; write [graviton]")
+
+
 def test_a_misplaced_key_is_listed_with_the_other_problems() -> None:
     values = copy.deepcopy(_namespaced(stack_values("dev")))
     values["aws:tags"] = json.dumps({"team": "x"})

@@ -1,29 +1,26 @@
 """A running stack survives its config changes. Each test renders the stacks under the mocks
-and checks the recorded plan against what the pinned providers do (../shared/pulumi-replacements)."""
+and checks the recorded plan against what the pinned providers do (harness/diff/replacements.json)."""
 
 from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from pulumi import RunError
 
+from harness.diff import DEFAULT_RULES
 from harness.fake.world import World
 from harness.plan import Plan, RecordedResource
-from harness.stack_files import ROOT, flatten_config
+from harness.stack_files import flatten_config
 from harness.synth import world_for
 from tests.support.render import PROJECT, render, stack_values
 
-REPLACEMENTS = ROOT.parent / "shared" / "pulumi-replacements" / "replacements.json"
-
 
 def replacement_rules() -> dict[str, Any]:
-    if not REPLACEMENTS.exists():
-        pytest.skip(f"reference data {REPLACEMENTS} is absent (../shared is not next to this checkout)")
-    return json.loads(Path(REPLACEMENTS).read_text())["types"]
+    types: dict[str, Any] = json.loads(DEFAULT_RULES.read_text())["types"]
+    return types
 
 
 def _value(inputs: dict[str, Any], path: str) -> Any:

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import yaml
 
 from config.stack import StackConfig
-from harness.snapshots import stacks, stale
-from harness.stack_files import ROOT
+from harness.snapshots import checked_stacks, stacks, stale
+from harness.stack_files import EXAMPLE_STACKS, ROOT
 from tools.generate.config_reference import section
 
 
 def test_snapshots_are_fresh() -> None:
-    assert stacks() == ["dev", "prod"]
-    for stack in stacks():
+    # The example stacks always; a stack a user adds once its snapshot is committed.
+    assert set(EXAMPLE_STACKS) <= set(checked_stacks()) <= set(stacks())
+    for stack in checked_stacks():
         diffs = stale(stack)
         assert not diffs, (
             "snapshots are stale; run `python3 tools/dev.py snapshots`:\n" + "\n".join(diffs)[:4000]
         )
+
+
+def test_a_stack_a_user_adds_is_snapshotted_but_checked_only_once_its_snapshot_is_committed(
+    tmp_path: Path,
+) -> None:
+    for stack in (*EXAMPLE_STACKS, "staging"):
+        (tmp_path / f"Pulumi.{stack}.yaml").write_text("config: {}\n")
+    assert stacks(tmp_path) == ["dev", "prod", "staging"]  # `python -m harness.snapshots` writes all three
+    assert "staging" not in checked_stacks(tmp_path) and set(EXAMPLE_STACKS) <= set(checked_stacks(tmp_path))
 
 
 def test_readme_config_reference_is_generated_from_the_models() -> None:

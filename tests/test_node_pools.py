@@ -33,6 +33,7 @@ from tests.support.crd_validation import (
     validate_against_crd,
 )
 from tests.support.render import stack_values
+from tests.support.stacks import PROJECT_STACKS
 
 CRDS = Path(__file__).resolve().parents[2] / "shared" / "karpenter" / "1.14.1" / "crds"
 POOLS = TypeAdapter(NodePoolList)
@@ -866,7 +867,7 @@ def test_budgets_render_and_validate(nodepool_crd: Path) -> None:
     assert_valid(spot, nodepool_crd)
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", PROJECT_STACKS)
 def test_committed_stacks_render_valid_karpenter_objects(
     stack: str, nodepool_crd: Path, nodeclass_crd: Path
 ) -> None:

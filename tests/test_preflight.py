@@ -3,10 +3,21 @@ registry login a chart repository needs."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from pulumi import RunError
+
 from config.cluster import AdminAccess
+from harness.runner import FAKE_TOOLS, run_program
+from harness.stack_files import load_stack_file
+from harness.synth import world_for
 from preflight.caller import caller_admin_conflicts, caller_principal
 from preflight.install import FoundRole, foreign_karpenter
 from preflight.registry import chart_credentials_source
+from preflight.tools import check_aws_cli
 
 
 def test_caller_principal() -> None:
@@ -55,3 +66,30 @@ def test_chart_credentials_source() -> None:
         "region": "cn-north-1",
     }
     assert chart_credentials_source("oci://registry.example.com/karpenter") == {"kind": "none"}
+
+
+def test_the_aws_cli_must_be_on_path() -> None:
+    check_aws_cli(which=lambda name: f"/usr/local/bin/{name}")
+    with pytest.raises(RunError) as refused:
+        check_aws_cli(which=lambda name: None)
+    message = str(refused.value)
+    assert "\n" not in message  # one clear line
+    assert message.startswith(
+        "the AWS CLI (`aws`) is not on PATH: the cluster's kubeconfig runs `aws eks get-token`"
+    )
+
+
+def test_a_machine_without_the_aws_cli_is_refused_before_anything_is_registered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project, config = load_stack_file("dev")
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no `aws`
+    with pytest.raises(RunError) as refused:
+        run_program(project, "dev", config, world=world_for(project, config), tools=None)
+    assert "the AWS CLI (`aws`) is not on PATH" in str(refused.value)
+    # Nothing but the stack itself (which Pulumi registers before the program runs).
+    assert [r.type for r in refused.value.registered] == ["pulumi:pulumi:Stack"]  # type: ignore[attr-defined]
+    # The offline renders put a stand-in first on PATH (it never runs), and the check passes there.
+    assert shutil.which("aws", path=str(FAKE_TOOLS)) == str(FAKE_TOOLS / "aws")
+    run = subprocess.run([str(FAKE_TOOLS / "aws"), "eks", "get-token"], capture_output=True, text=True)
+    assert run.returncode == 1 and "offline stand-in" in run.stderr

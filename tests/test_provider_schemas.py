@@ -1,4 +1,4 @@
-"""Every resource input and data-source argument the rendered plans record (dev, prod,
+"""Every resource input and data-source argument the rendered plans record (every `Pulumi.<stack>.yaml`,
 tests/stacks/Pulumi.everything.yaml, and a dev variant taking the branches none of them takes), against the
 pinned providers' schemas (pulumi-aws 7.51.1, pulumi-kubernetes 4.34.2, pulumi-eks 4.4.0). The mocks
 accept anything, so this is what catches a misspelt argument, a missing required input or a bad enum
@@ -33,10 +33,10 @@ import pytest
 from harness.plan import Plan, RecordedResource
 from harness.runner import run_program
 from harness.stack_files import ROOT
-from harness.synth import synth
 from tests.support import provider_schema as ps
 from tests.support.crd_validation import load_crd, validate_against_crd
 from tests.support.render import render, stack_values
+from tests.support.stacks import ALL_STACKS, stack_plan
 
 CRDS = ROOT.parent / "shared" / "karpenter" / "1.14.1" / "crds"
 
@@ -49,8 +49,9 @@ def _shared_present() -> None:
 
 
 @pytest.fixture(scope="module")
-def plans(dev_plan: Plan, prod_plan: Plan) -> dict[str, Plan]:
-    everything = synth("everything", root=ROOT / "tests" / "stacks")
+def plans() -> dict[str, Plan]:
+    """Every stack of the project (the example stacks and any a user added), the everything stack, and a
+    dev variant."""
     # The branches none of the stacks takes: a namespace-scoped access policy, Karpenter-managed instance
     # profiles (`spec.role`), an extra Fargate namespace and a GPU pool (its own EC2NodeClass and taints).
     variants = stack_values("dev")
@@ -69,7 +70,7 @@ def plans(dev_plan: Plan, prod_plan: Plan) -> dict[str, Plan]:
             "taints": [{"key": "example.com/team", "value": "ml", "effect": "NoSchedule"}],
         }
     )
-    return {"dev": dev_plan, "prod": prod_plan, "everything": everything, "dev-variants": render(variants)}
+    return {**{stack: stack_plan(stack) for stack in ALL_STACKS}, "dev-variants": render(variants)}
 
 
 def crd_for(token: str) -> Path | None:

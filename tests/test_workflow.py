@@ -12,13 +12,15 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.stacks import EXAMPLE_STACKS, PROJECT_STACKS
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 PREVIEW = WORKFLOWS / "preview.yml"
 NODE_TOOLS = ROOT / "tools" / "node"
 LINT = NODE_TOOLS / "lint-workflows.mjs"
 FINDING = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): (?P<message>.+) \[(?P<kind>[a-z0-9-]+)\]$")
-STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in ROOT.glob("Pulumi.*.yaml"))
+STACKS = PROJECT_STACKS
 
 
 # --- actionlint -----------------------------------------------------------------------------------------
@@ -146,7 +148,9 @@ def test_preview_covers_every_stack_in_its_region(workflow: dict[str, Any]) -> N
     job = workflow["jobs"]["preview"]
     assert job["needs"] == "test"
     matrix = job["strategy"]["matrix"]["include"]
-    assert sorted(entry["stack"] for entry in matrix) == STACKS == ["dev", "prod"]
+    # The example stacks are previewed; a stack a user adds is previewed once it has a matrix entry.
+    previewed = sorted(entry["stack"] for entry in matrix)
+    assert set(EXAMPLE_STACKS) <= set(previewed) <= set(STACKS)
     for entry in matrix:
         stack_config = yaml.safe_load((ROOT / f"Pulumi.{entry['stack']}.yaml").read_text())["config"]
         assert entry["region"] == stack_config["karpenter-eks:region"], entry
@@ -198,10 +202,11 @@ def test_offline_diff_is_posted_for_each_stack(workflow: dict[str, Any]) -> None
     )
     # Posted before AWS is asked anything: a reviewer sees replacements even when the preview fails.
     assert synth < job["steps"].index(diff) < post < creds
-    # The reference data is never vendored: an optional checkout of the team's own copy.
-    [reference] = [s for s in steps_using(job, "actions/checkout") if "repository" in s.get("with", {})]
-    assert reference["if"] == "vars.SHARED_REFERENCE_REPOSITORY != ''"
-    assert not (ROOT / ".reference").exists() or ".reference/" in (ROOT / ".gitignore").read_text()
+    # The diff needs nothing beside the project (its replacement rules are committed): no reference
+    # checkout, no rules path, and a failed diff fails the job.
+    assert [s for s in steps_using(job, "actions/checkout") if "repository" in s.get("with", {})] == []
+    assert "KARPENTER_EKS_REPLACEMENTS" not in diff["run"] and "shared" not in diff["run"]
+    assert diff["run"].rstrip().endswith('exit "$status"')
 
 
 def test_preview_is_a_pulumi_preview_commented_on_the_pr(workflow: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ Developing this repository:
     python3 tools/dev.py snapshots [--check]                     refresh snapshots/<stack>/
     python3 tools/dev.py config-reference [--write]              the README's generated config reference
     python3 tools/dev.py chart-values [--write]                  config/chart_values/ from ../shared
+    python3 tools/dev.py replacements [--write]                  harness/diff/replacements.json from ../shared
     python3 tools/dev.py ec2-catalogue MOTO_WHEEL                harness/catalogue/ from moto's data
     python3 tools/dev.py preview-role --stack dev --role-arn ARN CI: is the preview role in adminAccess?
     python3 tools/dev.py benchmark [--runs 5]                    median and spread: tests, a dev render
@@ -94,6 +95,7 @@ MODULES = {
     "migrate": "ops.migrate",
     "config-reference": "tools.generate.config_reference",
     "chart-values": "tools.generate.chart_values",
+    "replacements": "tools.generate.replacements",
     "ec2-catalogue": "tools.generate.ec2_catalogue",
     "preview-role": "tools.ci.preview_role",
     "benchmark": "tools.benchmark",

@@ -10,10 +10,10 @@ Markdown, every resource created, updated (with the changed inputs), replaced (w
 it, and whether the old one is deleted first) or deleted, with a one-line consequence for the changes a
 reviewer must not miss.
 
-Which input changes replace a resource comes ONLY from `../shared/pulumi-replacements/replacements.json`
-(read from the providers' sources for the pinned versions; see its README), combined with the lifecycle
-options plan.json records (`replaceOnChanges`, `deleteBeforeReplace`, `ignoreChanges`). Without that file
-the tool says so and exits 3: it never guesses.
+Which input changes replace a resource comes ONLY from `harness/diff/replacements.json` (derived by
+tools/generate/replacements.py from the upstream table read from the pinned providers' sources), combined
+with the lifecycle options plan.json records (`replaceOnChanges`, `deleteBeforeReplace`, `ignoreChanges`).
+Without that file (or the one `--replacements` names) the tool says so and exits 3: it never guesses.
 
 Where things are: rules.py (replacements.json), paths.py (input paths and how rules match them), model.py
 (plan resources, aliases, changes), engine.py (create, update, replace or delete, and the cascade),

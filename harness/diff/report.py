@@ -16,7 +16,7 @@ def _header(diff: Diff, stack: str, base_label: str, now_label: str) -> list[str
     if diff.rules_missing:
         lines += [
             "> **Replacements cannot be classified here**: the replacement rules "
-            "(`../shared/pulumi-replacements/replacements.json`) are absent, so a changed resource may be "
+            "(`harness/diff/replacements.json`) are absent, so a changed resource may be "
             "updated in place or replaced. Rely on `pulumi preview` for that.",
             "",
         ]

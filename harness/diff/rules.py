@@ -1,5 +1,6 @@
 """The replacement rules: which input changes replace a resource of each type, read ONLY from
-`../shared/pulumi-replacements/replacements.json` (from the providers' sources for the pinned versions)."""
+`replacements.json` beside this file (derived by tools/generate/replacements.py from the upstream reference
+table, which was read from the pinned providers' sources; a test keeps the two equal)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-DEFAULT_RULES = ROOT.parent / "shared" / "pulumi-replacements" / "replacements.json"
+DEFAULT_RULES = Path(__file__).resolve().parent / "replacements.json"
 RULES_ENV = "KARPENTER_EKS_REPLACEMENTS"
 
 
@@ -44,7 +45,7 @@ class Rules:
         path = path or Path(os.environ.get(RULES_ENV) or DEFAULT_RULES)
         if not path.is_file():
             raise RulesMissing(
-                f"the replacement rules {path} are absent (../shared is not next to this checkout): "
+                f"the replacement rules {path} are absent: "
                 "without them this tool cannot tell an update from a replacement, and it does not guess"
             )
         doc = json.loads(path.read_text())

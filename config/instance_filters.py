@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, WrapValidator
 
-from config.base import Model, Problem, rule, unique_items
+from config.base import Model, Problem, hinted, rule, unique_items
 
 LABEL_DOMAIN = "karpenter.k8s.aws"
 SIZE = f"{LABEL_DOMAIN}/instance-size"
@@ -90,17 +90,20 @@ class MemoryRange(Model):
         return memory_mib(self.max) if self.max is not None else None
 
 
-InstanceSize = Annotated[
-    str,
-    StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", min_length=1, max_length=20),
-    AfterValidator(lambda v: _size(v)),
-]
+SIZE_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
 def _size(value: str) -> str:
     if "." in value:
         raise ValueError("is an instance type; list sizes only, such as nano, micro or metal")
+    if not SIZE_NAME.match(value) or len(value) > 20:
+        raise ValueError(
+            "must be an instance size: lowercase letters, digits and '-', such as nano, 48xlarge, metal-24xl"
+        )
     return value
+
+
+InstanceSize = Annotated[str, AfterValidator(_size)]
 
 
 class InstanceFilters(Model):
@@ -214,7 +217,12 @@ def spec_admits(filters: InstanceFilters | None, size: str, spec: TypeSpec | Non
     )
 
 
-ZoneName = Annotated[str, StringConstraints(pattern=ZONE_NAME.pattern, max_length=40)]
+ZoneName = Annotated[
+    str,
+    StringConstraints(
+        pattern=hinted(ZONE_NAME.pattern, "an availability zone name such as eu-west-1a"), max_length=40
+    ),
+]
 
 
 def zone_requirement(zones: list[str] | None) -> list[dict[str, Any]]:

@@ -17,7 +17,8 @@ DescribeInstanceTypes example filters `instance-type` by "*.micro" and by
 `processor-info.supported-architecture`
 (docs.aws.amazon.com/ec2/latest/devguide/example_ec2_DescribeInstanceTypes_section.html). The role running
 preview needs ec2:DescribeAvailabilityZones, ec2:DescribeInstanceTypeOfferings and
-ec2:DescribeInstanceTypes.
+ec2:DescribeInstanceTypes. A pool with `instanceFilters` on instance properties adds one
+`aws.ec2.get_instance_type` per candidate type (see `ask_specs`).
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ ACCOUNT_CHECKS: dict[str, str] = {
     "architecture (a typo such as m8gg or zz9 is refused, with the nearest offered families)",
     "nodePools[].categories": "the categories and minGeneration admit at least one offered type",
     "nodePools[].minFamilies": "a Spot pool has at least this many of its families offered in the region",
+    "nodePools[].instanceFilters": "the filters leave at least one offered type of the pool's families or "
+    "categories (vCPUs, memory, hypervisor, NVMe and bandwidth as DescribeInstanceTypes answers), and a Spot "
+    "pool enough families for minFamilies",
+    "nodePools[].zones": "each zone is an availability zone of the region",
     "nodePools[] (Spot)": f"a Spot NodePool admits at least one instance type in the region (refused at "
     f"none, a warning below {SPOT_DIVERSITY_WARNING}); the counts are the stack output "
     "`spotInstanceTypeCounts`",

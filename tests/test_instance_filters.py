@@ -19,9 +19,11 @@ from config.load import parse_stack_config
 from config.nodepools import NodePoolList
 from harness.fake.ec2 import offered_types, type_specs
 from harness.plan import Plan
+from harness.stack_files import flatten_config
+from harness.synth import world_for
 from preflight.account import AccountAnswers, PoolQuery, account_report
 from tests.support.crd_validation import validate_against_crd
-from tests.support.render import render, shared_file, stack_values
+from tests.support.render import PROJECT, render, shared_file, stack_values
 
 CRDS = Path(__file__).resolve().parents[2] / "shared" / "karpenter" / "1.14.1" / "crds"
 POOLS = TypeAdapter(NodePoolList)
@@ -306,3 +308,28 @@ def test_a_filter_that_leaves_nothing_is_refused_before_anything_is_registered()
     with pytest.raises(ConfigError) as refused:
         render(values)
     assert [p.split(":")[0] for p in refused.value.problems] == ["nodePools[1].instanceFilters"]
+
+
+def test_an_adopted_clusters_pool_zones_are_those_of_its_subnets() -> None:
+    """Adopt mode: the zones come from the cluster's private subnets (one lookup each), and a pool zone
+    without one is refused before anything is registered."""
+    values = copy.deepcopy(stack_values("prod"))
+    subnets = values["cluster"]["existing"]["privateSubnetIds"]
+    world = world_for(PROJECT, flatten_config(values, PROJECT))
+    world.subnet_zones.update(dict(zip(subnets, ["us-east-1a", "us-east-1b", "us-east-1b"], strict=True)))
+    values["nodePools"][0]["zones"] = ["us-east-1a", "us-east-1c"]
+    with pytest.raises(ConfigError) as refused:
+        render(values, world=world)
+    assert refused.value.problems == [
+        "nodePools[0].zones[1]: the cluster's private subnets are in us-east-1a, us-east-1b, not "
+        "us-east-1c; list zones of those subnets, got 'us-east-1c'"
+    ]
+    values["nodePools"][0]["zones"] = ["us-east-1b"]
+    plan = render(values, world=world)
+    zones = [
+        r
+        for p in plan.by_type("kubernetes:karpenter.sh/v1:NodePool")
+        for r in p.inputs["spec"]["template"]["spec"]["requirements"]
+        if r["key"] == "topology.kubernetes.io/zone"
+    ]
+    assert zones and all(r["values"] == ["us-east-1b"] for r in zones)

@@ -234,8 +234,9 @@ class NodePoolConfig(Model):
         Annotated[list[ZoneName], Field(min_length=1, max_length=10), WrapValidator(unique_items)] | None
     ) = Field(
         default=None,
-        description="Availability zones the pool's nodes may run in (eu-west-1a), of the stack's region "
-        "and (create mode) among cluster.vpc.availabilityZones. Unset: every zone with a cluster subnet.",
+        description="Availability zones the pool's nodes may run in (eu-west-1a), of the stack's region: "
+        "in create mode among cluster.vpc.availabilityZones, in adopt mode zones of the cluster's private "
+        "subnets (needs the account). Unset: every zone with a cluster subnet.",
     )
 
     @field_validator("name")

@@ -51,7 +51,8 @@ ACCOUNT_CHECKS: dict[str, str] = {
     "nodePools[].instanceFilters": "the filters leave at least one offered type of the pool's families or "
     "categories (vCPUs, memory, hypervisor, NVMe and bandwidth as DescribeInstanceTypes answers), and a Spot "
     "pool enough families for minFamilies",
-    "nodePools[].zones": "each zone is an availability zone of the region",
+    "nodePools[].zones": "each zone is an availability zone of the region; in adopt mode, one of the "
+    "cluster's private subnets is in it",
     "nodePools[] (Spot)": f"a Spot NodePool admits at least one instance type in the region (refused at "
     f"none, a warning below {SPOT_DIVERSITY_WARNING}); the counts are the stack output "
     "`spotInstanceTypeCounts`",
@@ -375,9 +376,20 @@ def _valid_pool_queries(error: ConfigError) -> list[PoolQuery]:
                 min_generation=raw.get("minGeneration"),
                 min_families=raw.get("minFamilies", fields["min_families"].default),
                 spot=raw["spotRatio"] > 0,
+                filters=_valid_filters(error, i, raw.get("instanceFilters")),
+                zones=tuple(raw["zones"])
+                if raw.get("zones") and error.valid("nodePools", i, "zones")
+                else None,
             )
         )
     return out
+
+
+def _valid_filters(error: ConfigError, i: int, raw: Any) -> InstanceFilters | None:
+    """A pool's filters when the models found nothing wrong with them (else the pool is counted without)."""
+    if not isinstance(raw, dict) or not error.valid("nodePools", i, "instanceFilters"):
+        return None
+    return InstanceFilters.model_validate(raw)
 
 
 def _valid_zone_letters(error: ConfigError) -> list[str] | None:

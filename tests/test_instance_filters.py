@@ -333,3 +333,16 @@ def test_an_adopted_clusters_pool_zones_are_those_of_its_subnets() -> None:
         if r["key"] == "topology.kubernetes.io/zone"
     ]
     assert zones and all(r["values"] == ["us-east-1b"] for r in zones)
+
+
+def test_filters_are_checked_against_the_region_beside_the_models_problems() -> None:
+    values = copy.deepcopy(stack_values("dev"))
+    values["nodePools"][0]["weight"] = 0
+    values["nodePools"][1]["instanceFilters"] = {"cpu": {"min": 1000}}
+    values["nodePools"][1]["zones"] = ["eu-west-1a"]
+    with pytest.raises(ConfigError) as refused:
+        render(values)
+    assert [p.split(":")[0] for p in refused.value.problems] == [
+        "nodePools[0].weight",
+        "nodePools[1].instanceFilters",
+    ]

@@ -50,7 +50,7 @@ ACCOUNT_CHECKS: dict[str, str] = {
     "nodePools[].minFamilies": "a Spot pool has at least this many of its families offered in the region",
     "nodePools[].instanceFilters": "the filters leave at least one offered type of the pool's families or "
     "categories (vCPUs, memory, hypervisor, NVMe and bandwidth as DescribeInstanceTypes answers), and a Spot "
-    "pool enough families for minFamilies",
+    "pool enough families for minFamilies; an excluded size no type of the pool has is warned about",
     "nodePools[].zones": "each zone is an availability zone of the region; in adopt mode, one of the "
     "cluster's private subnets is in it",
     "nodePools[] (Spot)": f"a Spot NodePool admits at least one instance type in the region (refused at "
@@ -215,6 +215,22 @@ def _spot_findings(region: str, pool: PoolQuery, admitted: list[str], report: Ac
         )
 
 
+def _unknown_size_warnings(region: str, pool: PoolQuery, candidates: list[str]) -> list[str]:
+    """An excluded size no type of the pool has excludes nothing: most likely a typo (metal24xl)."""
+    sizes = {t.split(".", 1)[1] for t in candidates}
+    excluded = pool.filters.exclude_sizes if pool.filters is not None else None
+    return [
+        f"{pool.key}.instanceFilters.excludeSizes[{j}]: no instance type of the pool in {region} has the "
+        f"size {size!r}, so it excludes nothing (its sizes: {', '.join(_size_order(sizes))})"
+        for j, size in enumerate(excluded or ())
+        if candidates and size not in sizes
+    ]
+
+
+def _size_order(sizes: set[str]) -> list[str]:
+    return sorted(sizes, key=lambda s: (s.startswith("metal"), len(s), s))
+
+
 def _pool_zone_problems(region: str, pool: PoolQuery, zones: Sequence[str]) -> list[str]:
     have = ", ".join(sorted(zones)) or "none this account can use"
     return [
@@ -245,6 +261,7 @@ def account_report(
         ]
         report.problems.extend(_family_problems(region, pool, offered_families))
         report.problems.extend(_pool_zone_problems(region, pool, answers.zones))
+        report.warnings.extend(_unknown_size_warnings(region, pool, candidates))
         if candidates and not admitted:
             report.problems.append(
                 f"{pool.key}.instanceFilters: no {pool.architecture} instance type of the pool's families "

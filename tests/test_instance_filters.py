@@ -271,6 +271,16 @@ def test_a_filter_leaving_too_few_families_is_refused() -> None:
     assert "pass its instanceFilters" in report.problems[0]
 
 
+def test_an_excluded_size_the_pool_lacks_is_warned_about() -> None:
+    report = account_report("eu-west-1", None, [query({"excludeSizes": ["metal24xl"]})], eu_west_1())
+    assert report.problems == []
+    assert report.warnings == [
+        "nodePools[0].instanceFilters.excludeSizes[0]: no instance type of the pool in eu-west-1 has the "
+        "size 'metal24xl', so it excludes nothing (its sizes: large, xlarge, 2xlarge, 4xlarge, 8xlarge, "
+        "12xlarge, 16xlarge, 24xlarge, 48xlarge, metal-24xl, metal-48xl)"
+    ]
+
+
 def test_a_pool_zone_the_region_lacks_is_refused() -> None:
     report = account_report("eu-west-1", None, [query(None, zones=("eu-west-1d",))], eu_west_1())
     assert report.problems == [

@@ -360,15 +360,22 @@ class NodePoolConfig(Model):
                 )
             seen.add(pair)
 
-    @rule("startup_taints")
+    @rule("startup_taints", "taints", "gpu")
     def _startup_taints_once(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        """Karpenter refuses a key and effect listed twice across taints and startupTaints together
+        (kubernetes-sigs/karpenter v1.14.1 pkg/apis/v1 nodeclaim validation: one map for both lists)."""
+        taints = {(t["key"], t["effect"]) for t in v.get("taints") or []}
+        if v.get("gpu"):
+            taints.add((GPU_TAINT.key, GPU_TAINT.effect))
         seen: set[tuple[str, str]] = set()
         for i, taint in enumerate(v.get("startup_taints") or []):
             pair = (taint["key"], taint["effect"])
-            if pair in seen:
+            where = "listed twice" if pair in seen else "also a taint of the pool" if pair in taints else ""
+            if where:
                 yield Problem(
                     ("startupTaints", i),
-                    f"startup taint {pair[0]}:{pair[1]} is listed twice; Karpenter refuses duplicates",
+                    f"startup taint {pair[0]}:{pair[1]} is {where}; Karpenter refuses a key and effect "
+                    "listed twice across taints and startupTaints",
                     show=False,
                 )
             seen.add(pair)

@@ -174,6 +174,25 @@ BAD = [
         "reserved for Karpenter",
     ),
     (
+        "startup taint also a taint",
+        {
+            "taints": [{"key": "a.io/b", "effect": "NoSchedule"}],
+            "startupTaints": [{"key": "a.io/b", "value": "x", "effect": "NoSchedule"}],
+        },
+        "startupTaints[0]",
+        "also a taint of the pool",
+    ),
+    (
+        "startup taint is the gpu taint",
+        {
+            "gpu": "nvidia",
+            "families": ["g6", "g5"],
+            "startupTaints": [{"key": "nvidia.com/gpu", "effect": "NoSchedule"}],
+        },
+        "startupTaints[0]",
+        "also a taint of the pool",
+    ),
+    (
         "startup taint twice",
         {"startupTaints": [{"key": "a.io/b", "effect": "NoSchedule"}] * 2},
         "startupTaints[1]",

@@ -348,7 +348,10 @@ def ask_specs(provider: Any, pools: Sequence[PoolQuery], answers: AccountAnswers
     nvme = set(
         aws.ec2.get_instance_types(
             filters=[
-                aws.ec2.GetInstanceTypesFilterArgs(name="instance-type", values=wanted),
+                # The pools' series wildcards, as the other lookups use (a few values, not every type).
+                aws.ec2.GetInstanceTypesFilterArgs(
+                    name="instance-type", values=sorted({p for pool in pools for p in pool.patterns})
+                ),
                 aws.ec2.GetInstanceTypesFilterArgs(
                     name="instance-storage-info.nvme-support", values=["supported", "required"]
                 ),

@@ -375,3 +375,14 @@ def test_filters_are_checked_against_the_region_beside_the_models_problems() -> 
         "nodePools[0].weight",
         "nodePools[1].instanceFilters",
     ]
+
+
+def test_local_nvme_is_what_the_account_says_of_each_type() -> None:
+    """Through the data sources: m7i, c7i and r7i have no instance storage, m6id, c6id and r6id NVMe."""
+    values = copy.deepcopy(stack_values("dev"))
+    values["nodePools"][1]["instanceFilters"] = {"localNvme": True}
+    with pytest.raises(ConfigError) as refused:
+        render(values)
+    assert [p.split(":")[0] for p in refused.value.problems] == ["nodePools[1].instanceFilters"]
+    values["nodePools"][1]["families"] = ["m6id", "c6id", "r6id"]
+    assert render(values).outputs["spotInstanceTypeCounts"]["x86-spot"] == 30

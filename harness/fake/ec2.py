@@ -15,7 +15,8 @@ from harness.fake.world import CallFailure, Registration, World, _hex, filter_va
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "catalogue"
 """EC2 catalogue extracts (tools/generate/ec2_catalogue.py, from moto's bundled AWS data): per region,
-its zones and the instance families offered there with their architectures and sizes."""
+its zones and the instance families offered there with their architectures, sizes and each size's
+properties the pools' instance filters read (`specs`)."""
 
 
 @functools.cache

@@ -34,6 +34,7 @@ from config.families import (
     family_series,
     is_nvidia_family,
 )
+from config.instance_filters import InstanceFilters, ZoneName
 from config.labels import (
     DNS1123_LABEL,
     GPU_TAINT,
@@ -48,6 +49,7 @@ from config.quantities import (
     cpu_limit,
     cron_schedule,
     expiry_duration,
+    grace_period,
     int_to_str,
     karpenter_duration,
     memory_limit,
@@ -208,6 +210,34 @@ class NodePoolConfig(Model):
     taints: Annotated[list[TaintConfig], Field(max_length=50)] = Field(
         default=[], description="Taints on every node of the pool (GPU pools get the GPU taint added)."
     )
+    startup_taints: Annotated[list[TaintConfig], Field(max_length=50)] = Field(
+        default=[],
+        description="Taints a node starts with and something on the node removes once it is ready (such "
+        "as a CNI or security agent); Karpenter does not wait for pods to tolerate them. Changing them "
+        "drifts every node of the pool.",
+    )
+    termination_grace_period: (
+        Annotated[str, BeforeValidator(unitless('"{}m"')), AfterValidator(grace_period)] | None
+    ) = Field(
+        default=None,
+        description="Longest a node drains before Karpenter terminates it anyway, whatever pod disruption "
+        "budgets and do-not-disrupt annotations say (30m, 2h, 24h). Unset: drains wait for the pods. "
+        "Changing it drifts every node of the pool.",
+    )
+    instance_filters: InstanceFilters | None = Field(
+        default=None,
+        description="Sizes, vCPU and memory ranges, hypervisor, local NVMe and network bandwidth the "
+        "pool's types must have, within its families or categories; checked against the region at "
+        "preview (needs the account). Unset: every type of the families or categories.",
+    )
+    zones: (
+        Annotated[list[ZoneName], Field(min_length=1, max_length=10), WrapValidator(unique_items)] | None
+    ) = Field(
+        default=None,
+        description="Availability zones the pool's nodes may run in (eu-west-1a), of the stack's region: "
+        "in create mode among cluster.vpc.availabilityZones, in adopt mode zones of the cluster's private "
+        "subnets (needs the account). Unset: every zone with a cluster subnet.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -326,6 +356,26 @@ class NodePoolConfig(Model):
                 yield Problem(
                     ("taints", i),
                     f"taint {pair[0]}:{pair[1]} is listed twice; Karpenter refuses duplicates",
+                    show=False,
+                )
+            seen.add(pair)
+
+    @rule("startup_taints", "taints", "gpu")
+    def _startup_taints_once(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        """Karpenter refuses a key and effect listed twice across taints and startupTaints together
+        (kubernetes-sigs/karpenter v1.14.1 pkg/apis/v1 nodeclaim validation: one map for both lists)."""
+        taints = {(t["key"], t["effect"]) for t in v.get("taints") or []}
+        if v.get("gpu"):
+            taints.add((GPU_TAINT.key, GPU_TAINT.effect))
+        seen: set[tuple[str, str]] = set()
+        for i, taint in enumerate(v.get("startup_taints") or []):
+            pair = (taint["key"], taint["effect"])
+            where = "listed twice" if pair in seen else "also a taint of the pool" if pair in taints else ""
+            if where:
+                yield Problem(
+                    ("startupTaints", i),
+                    f"startup taint {pair[0]}:{pair[1]} is {where}; Karpenter refuses a key and effect "
+                    "listed twice across taints and startupTaints",
                     show=False,
                 )
             seen.add(pair)

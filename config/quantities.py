@@ -42,6 +42,19 @@ def expiry_duration(value: str) -> str:
     return value
 
 
+GRACE_PERIOD = re.compile(r"^([0-9]+(s|m|h))+$")
+"""The CRD pattern of spec.template.spec.terminationGracePeriod (no Never: unset means no limit)."""
+
+
+def grace_period(value: str) -> str:
+    if not GRACE_PERIOD.match(value):
+        raise ValueError(
+            "must be a duration in whole hours, minutes and seconds such as 30m, 2h or 24h (Karpenter "
+            "accepts no days, no decimals and no Never: leave it unset for no limit)"
+        )
+    return value
+
+
 def budget_duration(value: str) -> str:
     if not BUDGET_DURATION.match(value):
         raise ValueError("must be hours and/or minutes such as 10h, 30m or 1h30m (cron has minute precision)")

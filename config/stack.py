@@ -21,6 +21,7 @@ from config.addons_storage import StackContext
 from config.base import Model, Problem, rule
 from config.cluster import ClusterConfig
 from config.iam import IamConfig
+from config.instance_filters import pool_zone_problems
 from config.karpenter import SYSTEM_NAMESPACES, KarpenterConfig
 from config.nodeclass import NodeClassConfig
 from config.nodepools import NodePoolList
@@ -141,6 +142,10 @@ class StackConfig(Model):
                 f"region ({v['region']}) only",
                 show=False,
             )
+
+    @rule("region", "cluster", "node_pools")
+    def _pool_zones(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        yield from pool_zone_problems(v, valid)
 
     @rule("karpenter", "addons")
     def _portainer_namespace_of_its_own(

@@ -17,7 +17,8 @@ DescribeInstanceTypes example filters `instance-type` by "*.micro" and by
 `processor-info.supported-architecture`
 (docs.aws.amazon.com/ec2/latest/devguide/example_ec2_DescribeInstanceTypes_section.html). The role running
 preview needs ec2:DescribeAvailabilityZones, ec2:DescribeInstanceTypeOfferings and
-ec2:DescribeInstanceTypes.
+ec2:DescribeInstanceTypes. A pool with `instanceFilters` on instance properties adds one
+`aws.ec2.get_instance_type` per candidate type (see `ask_specs`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any, Literal
 from config.base import ConfigError
 from config.cluster import VpcConfig
 from config.families import FAMILY_PATTERN
+from config.instance_filters import InstanceFilters, TypeSpec, spec_admits
 from config.nodepools import NodePoolConfig
 from config.stack import StackConfig
 
@@ -46,6 +48,11 @@ ACCOUNT_CHECKS: dict[str, str] = {
     "architecture (a typo such as m8gg or zz9 is refused, with the nearest offered families)",
     "nodePools[].categories": "the categories and minGeneration admit at least one offered type",
     "nodePools[].minFamilies": "a Spot pool has at least this many of its families offered in the region",
+    "nodePools[].instanceFilters": "the filters leave at least one offered type of the pool's families or "
+    "categories (vCPUs, memory, hypervisor, NVMe and bandwidth as DescribeInstanceTypes answers), and a Spot "
+    "pool enough families for minFamilies; an excluded size no type of the pool has is warned about",
+    "nodePools[].zones": "each zone is an availability zone of the region; in adopt mode, one of the "
+    "cluster's private subnets is in it",
     "nodePools[] (Spot)": f"a Spot NodePool admits at least one instance type in the region (refused at "
     f"none, a warning below {SPOT_DIVERSITY_WARNING}); the counts are the stack output "
     "`spotInstanceTypeCounts`",
@@ -69,6 +76,8 @@ class PoolQuery:
     min_generation: int | None
     min_families: int
     spot: bool
+    filters: InstanceFilters | None = None
+    zones: tuple[str, ...] | None = None
 
     @property
     def patterns(self) -> list[str]:
@@ -97,6 +106,8 @@ class AccountAnswers:
 
     zones: tuple[str, ...]
     types: dict[str, frozenset[str]]
+    specs: dict[str, TypeSpec] = field(default_factory=dict)
+    """Instance type -> the properties `instanceFilters` read, for the types of pools that have them."""
 
 
 @dataclass
@@ -118,6 +129,8 @@ def pool_queries(cfg: StackConfig) -> list[PoolQuery]:
             min_generation=p.min_generation,
             min_families=p.min_families,
             spot=p.spot_ratio > 0,
+            filters=p.instance_filters,
+            zones=tuple(p.zones) if p.zones is not None else None,
         )
         for i, p in enumerate(cfg.node_pools)
     ]
@@ -186,9 +199,10 @@ def _spot_findings(region: str, pool: PoolQuery, admitted: list[str], report: Ac
             "Karpenter could never launch a node for it; list families offered in the region"
         )
     elif len(families) < pool.min_families:
+        passing = " and pass its instanceFilters" if pool.filters else ""
         report.problems.append(
             f"{pool.key}.minFamilies: the Spot NodePool {spot_name} needs {pool.min_families} families "
-            f"(minValues) but only {len(families)} of its families are offered in {region} "
+            f"(minValues) but only {len(families)} of its families are offered in {region}{passing} "
             f"({', '.join(sorted(families))}), so Karpenter could never launch a Spot node; list more "
             "families or lower minFamilies"
         )
@@ -197,7 +211,33 @@ def _spot_findings(region: str, pool: PoolQuery, admitted: list[str], report: Ac
             f"{pool.key}: the Spot NodePool {spot_name} admits only {len(admitted)} instance types in "
             f"{region}; AWS advises flexibility across many types (at least {SPOT_DIVERSITY_WARNING} "
             "here) so Spot capacity is found: list more families"
+            + (" or widen its instanceFilters" if pool.filters else "")
         )
+
+
+def _unknown_size_warnings(region: str, pool: PoolQuery, candidates: list[str]) -> list[str]:
+    """An excluded size no type of the pool has excludes nothing: most likely a typo (metal24xl)."""
+    sizes = {t.split(".", 1)[1] for t in candidates}
+    excluded = pool.filters.exclude_sizes if pool.filters is not None else None
+    return [
+        f"{pool.key}.instanceFilters.excludeSizes[{j}]: no instance type of the pool in {region} has the "
+        f"size {size!r}, so it excludes nothing (its sizes: {', '.join(_size_order(sizes))})"
+        for j, size in enumerate(excluded or ())
+        if candidates and size not in sizes
+    ]
+
+
+def _size_order(sizes: set[str]) -> list[str]:
+    return sorted(sizes, key=lambda s: (s.startswith("metal"), len(s), s))
+
+
+def _pool_zone_problems(region: str, pool: PoolQuery, zones: Sequence[str]) -> list[str]:
+    have = ", ".join(sorted(zones)) or "none this account can use"
+    return [
+        f"{pool.key}.zones[{j}]: {zone} is not an availability zone of {region} (it has {have}), got {zone!r}"
+        for j, zone in enumerate(pool.zones or ())
+        if zone not in zones
+    ]
 
 
 def account_report(
@@ -211,13 +251,27 @@ def account_report(
     for instance_type, archs in answers.types.items():
         offered_families.setdefault(instance_type.split(".", 1)[0], set()).update(archs)
     for pool in pools:
-        admitted = sorted(
+        candidates = sorted(
             t
             for t, archs in answers.types.items()
             if pool.admits(t.split(".", 1)[0]) and pool.architecture in archs
         )
+        admitted = [
+            t for t in candidates if spec_admits(pool.filters, t.split(".", 1)[1], answers.specs.get(t))
+        ]
         report.problems.extend(_family_problems(region, pool, offered_families))
-        if pool.families is None and not admitted:
+        report.problems.extend(_pool_zone_problems(region, pool, answers.zones))
+        report.warnings.extend(_unknown_size_warnings(region, pool, candidates))
+        if candidates and not admitted:
+            report.problems.append(
+                f"{pool.key}.instanceFilters: no {pool.architecture} instance type of the pool's families "
+                f"or categories offered in {region} passes the filters ({len(candidates)} before them), "
+                "so Karpenter could never launch a node for it; widen the ranges or exclude fewer sizes"
+            )
+            if pool.spot:
+                report.spot_instance_type_counts[f"{pool.name}-spot"] = 0
+            continue
+        if pool.families is None and not candidates:
             report.problems.append(
                 f"{pool.key}.categories: no {pool.architecture} instance type of the categories "
                 f"{', '.join(pool.categories or ())} and generation {pool.min_generation} or newer is "
@@ -263,7 +317,60 @@ def ask_account(provider: Any, pools: Sequence[PoolQuery]) -> AccountAnswers:
         for name in offered:
             if _type_name_ok(name):
                 types.setdefault(name, set())
-    return AccountAnswers(tuple(zones), {t: frozenset(a) for t, a in types.items()})
+    answers = AccountAnswers(tuple(zones), {t: frozenset(a) for t, a in types.items()})
+    answers.specs.update(ask_specs(provider, pools, answers))
+    return answers
+
+
+def ask_specs(provider: Any, pools: Sequence[PoolQuery], answers: AccountAnswers) -> dict[str, TypeSpec]:
+    """The properties `instanceFilters` read, for each offered type of a pool whose filters read them:
+    one `aws.ec2.get_instance_type(instance_type=...)` per type (`default_vcpus`, `memory_size` in MiB,
+    `hypervisor`, `total_instance_storage` in GB, `network_cards[].baseline_bandwidth` in Gbps), and one
+    `aws.ec2.get_instance_types` with EC2's `instance-storage-info.nvme-support` filter for which of them
+    have NVMe instance storage (pulumi_aws 7.51.1 ec2/get_instance_type.py, ec2/get_instance_types.py).
+    Karpenter's labels hold the same values (instance-local-nvme: the NVMe storage's size;
+    instance-network-bandwidth: the baseline in Mbps)."""
+    import pulumi
+    import pulumi_aws as aws
+
+    wanted = sorted(
+        {
+            t
+            for pool in pools
+            if pool.filters is not None and pool.filters.needs_specs
+            for t, archs in answers.types.items()
+            if pool.admits(t.split(".", 1)[0]) and pool.architecture in archs
+        }
+    )
+    if not wanted:
+        return {}
+    opts = pulumi.InvokeOptions(provider=provider)
+    nvme = set(
+        aws.ec2.get_instance_types(
+            filters=[
+                # The pools' series wildcards, as the other lookups use (a few values, not every type).
+                aws.ec2.GetInstanceTypesFilterArgs(
+                    name="instance-type", values=sorted({p for pool in pools for p in pool.patterns})
+                ),
+                aws.ec2.GetInstanceTypesFilterArgs(
+                    name="instance-storage-info.nvme-support", values=["supported", "required"]
+                ),
+            ],
+            opts=opts,
+        ).instance_types
+    )
+    specs: dict[str, TypeSpec] = {}
+    for name in wanted:
+        info = aws.ec2.get_instance_type(instance_type=name, opts=opts)
+        bandwidth = sum(card.baseline_bandwidth for card in info.network_cards or [])
+        specs[name] = (
+            int(info.default_vcpus or 0),
+            int(info.memory_size or 0),
+            info.hypervisor or "",
+            int(info.total_instance_storage or 0) if name in nvme else 0,
+            round(bandwidth * 1000),
+        )
+    return specs
 
 
 def _valid_pool_queries(error: ConfigError) -> list[PoolQuery]:
@@ -289,9 +396,20 @@ def _valid_pool_queries(error: ConfigError) -> list[PoolQuery]:
                 min_generation=raw.get("minGeneration"),
                 min_families=raw.get("minFamilies", fields["min_families"].default),
                 spot=raw["spotRatio"] > 0,
+                filters=_valid_filters(error, i, raw.get("instanceFilters")),
+                zones=tuple(raw["zones"])
+                if raw.get("zones") and error.valid("nodePools", i, "zones")
+                else None,
             )
         )
     return out
+
+
+def _valid_filters(error: ConfigError, i: int, raw: Any) -> InstanceFilters | None:
+    """A pool's filters when the models found nothing wrong with them (else the pool is counted without)."""
+    if not isinstance(raw, dict) or not error.valid("nodePools", i, "instanceFilters"):
+        return None
+    return InstanceFilters.model_validate(raw)
 
 
 def _valid_zone_letters(error: ConfigError) -> list[str] | None:

@@ -12,6 +12,7 @@ import pulumi_aws as aws
 from components.blocks.naming import DISCOVERY_TAG
 from components.cluster.cluster import ExistingCluster
 from config.addons import minimum_kubernetes_versions
+from config.base import ConfigError
 from config.stack import StackConfig
 
 
@@ -85,6 +86,11 @@ def existing_cluster(cfg: StackConfig, provider: aws.Provider) -> ExistingCluste
     vpc_id = field_of(vpc, "vpc_id")
     configured = cfg.cluster.existing_or_default.private_subnet_ids
     subnet_ids = list(configured) if configured else discovered_subnets(name, vpc_id, lookup)
+    pool_zones = any(p.zones for p in cfg.node_pools)
+    zones = subnets_by_zone(subnet_ids, lookup) if cfg.addons.efs.enabled or pool_zones else {}
+    problems = pool_zones_without_subnet(cfg, set(zones))
+    if problems:
+        raise ConfigError(problems)
     return ExistingCluster(
         name=info.name,
         endpoint=info.endpoint,
@@ -93,5 +99,18 @@ def existing_cluster(cfg: StackConfig, provider: aws.Provider) -> ExistingCluste
         vpc_id=vpc_id,
         eks_security_group_id=field_of(vpc, "cluster_security_group_id"),
         private_subnet_ids=subnet_ids,
-        subnet_zones=subnets_by_zone(subnet_ids, lookup) if cfg.addons.efs.enabled else {},
+        subnet_zones=zones if cfg.addons.efs.enabled else {},
     )
+
+
+def pool_zones_without_subnet(cfg: StackConfig, subnet_zones: set[str]) -> list[str]:
+    """Each pool zone in which the adopted cluster has no private subnet Karpenter can use: a node could
+    never launch there (the EC2NodeClass selects the cluster's discovery-tagged subnets)."""
+    have = ", ".join(sorted(subnet_zones)) or "none"
+    return [
+        f"nodePools[{i}].zones[{j}]: the cluster's private subnets are in {have}, not {zone}; list zones "
+        f"of those subnets, got {zone!r}"
+        for i, pool in enumerate(cfg.node_pools)
+        for j, zone in enumerate(pool.zones or [])
+        if zone not in subnet_zones
+    ]

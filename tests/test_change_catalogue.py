@@ -145,6 +145,25 @@ CATALOGUE: dict[str, Case] = {
         lambda v: _pool(v, "graviton").__setitem__("spotRatio", 0.75),
         disrupts=S("NodePool:capacity-graviton-on-demand", "NodePool:capacity-graviton-spot"),
     ),
+    "add an instance filter": Case(
+        "dev",
+        "x86 instanceFilters: exclude the metal sizes, 2 to 64 vCPUs",
+        lambda v: _pool(v, "x86").__setitem__(
+            "instanceFilters", {"excludeSizes": ["metal-24xl", "metal-48xl"], "cpu": {"min": 2, "max": 64}}
+        ),
+        disrupts=S("NodePool:capacity-x86-on-demand", "NodePool:capacity-x86-spot"),
+        notes="requirements only: the nodes outside the filter drift, the others stay",
+    ),
+    "add a startup taint and a grace period": Case(
+        "dev",
+        "graviton startupTaints + terminationGracePeriod 2h",
+        lambda v: _pool(v, "graviton").update(
+            startupTaints=[{"key": "example.com/agent-not-ready", "effect": "NoExecute"}],
+            terminationGracePeriod="2h",
+        ),
+        disrupts=S("NodePool:capacity-graviton-on-demand", "NodePool:capacity-graviton-spot"),
+        notes="template hash: every node of the pool drifts",
+    ),
     "pin a new AMI": Case(
         "prod",
         "nodeClass.amiVersion v20251120 -> v20251201",
@@ -438,6 +457,12 @@ def test_consequences_name_the_budget_and_the_pods(rules: Rules) -> None:
     assert "no Karpenter controller between the delete and the new install" in controller.consequence
     # The Namespace that goes is today's.
     assert "namespace karpenter deletes" in str(by_label["Namespace:karpenter-namespace"].consequence)
+    narrowed = _outcome("add an instance filter")
+    assert narrowed is not None
+    assert all("whose labels no longer match" in str(c.consequence) for c in narrowed.of("update"))
+    tainted = _outcome("add a startup taint and a grace period")
+    assert tainted is not None
+    assert all("every node of NodePool" in str(c.consequence) for c in tainted.of("update"))
     limits = _outcome("change limits")
     assert limits is not None
     assert all(not c.disrupts and not c.breaking for c in limits.changes)

@@ -222,12 +222,21 @@ def test_nodepool_template_changes_drift_and_name_the_budget(rules: Rules) -> No
     }
     old = plan(res(NODEPOOL, "p", {"metadata": {"name": "p"}, "spec": spec}))
     drift = copy.deepcopy(old)
-    drift["resources"][0]["inputs"]["spec"]["template"]["spec"]["requirements"] = [{"key": "k"}]
+    drift["resources"][0]["inputs"]["spec"]["template"]["spec"]["startupTaints"] = [{"key": "k"}]
     [change] = diff_plans(old, drift, rules).changes
     assert change.disrupts and not change.breaking
     assert change.consequence == (
         "every node of NodePool p drifts and is replaced, under its Drifted budget: "
         "none from `@daily` (UTC) for 1h; at most 3 of its nodes at a time"
+    )
+    # Requirements are matched against each node's labels, not hashed: only non-matching nodes drift.
+    narrowed = copy.deepcopy(old)
+    narrowed["resources"][0]["inputs"]["spec"]["template"]["spec"]["requirements"] = [{"key": "k"}]
+    [change] = diff_plans(old, narrowed, rules).changes
+    assert change.disrupts and not change.breaking
+    assert str(change.consequence).startswith(
+        "nodes of NodePool p whose labels no longer match its requirements (zones, instance filters, "
+        "families) drift and are replaced, the others stay"
     )
     limits = copy.deepcopy(old)
     limits["resources"][0]["inputs"]["spec"]["limits"]["cpu"] = 20

@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from components.blocks.naming import DISCOVERY_TAG
-from config.labels import POOL_LABEL_NAME, SPREAD_LABEL_DOMAIN
+from config.instance_filters import filter_requirements, zone_requirement
+from config.labels import POOL_LABEL_NAME, SPREAD_LABEL_DOMAIN, TaintConfig
 from config.nodepools import NodePoolConfig
 from config.spot_split import MAX_SPREAD_VALUES, spot_split
 
@@ -117,6 +118,8 @@ def _requirements(
             requirements.append(
                 {"key": "karpenter.k8s.aws/instance-family", "operator": "Exists", "minValues": min_values}
             )
+    requirements += filter_requirements(pool.instance_filters)
+    requirements += zone_requirement(pool.zones)
     if spread is not None:
         key, values = spread
         requirements.append({"key": key, "operator": "In", "values": values})
@@ -141,9 +144,9 @@ def _disruption(pool: NodePoolConfig) -> dict[str, Any]:
     }
 
 
-def _taints(pool: NodePoolConfig) -> list[dict[str, str]]:
+def _taints(taints: list[TaintConfig]) -> list[dict[str, str]]:
     out = []
-    for taint in pool.all_taints:
+    for taint in taints:
         rendered = {"key": taint.key, "effect": taint.effect}
         if taint.value is not None:
             rendered["value"] = taint.value
@@ -166,9 +169,13 @@ def _node_pool(
         "requirements": _requirements(pool, capacity_type, spread),
         "expireAfter": pool.disruption.expire_after,
     }
-    taints = _taints(pool)
+    taints = _taints(pool.all_taints)
     if taints:
         template_spec["taints"] = taints
+    if pool.startup_taints:
+        template_spec["startupTaints"] = _taints(pool.startup_taints)
+    if pool.termination_grace_period is not None:
+        template_spec["terminationGracePeriod"] = pool.termination_grace_period
     return {
         "apiVersion": NODE_POOL_API,
         "kind": "NodePool",
@@ -197,7 +204,8 @@ def node_pool_manifests(
     - spotRatio 1: `<name>-spot` only. spotRatio 0: `<name>-on-demand` only. No spread label.
 
     Each NodePool gets the pool's labels plus `<spread_prefix>/pool: <name>`, its taints (plus
-    `nvidia.com/gpu:NoSchedule` for a GPU pool), its limits (per NodePool) and its disruption settings.
+    `nvidia.com/gpu:NoSchedule` for a GPU pool) and startup taints, its termination grace period, its
+    instance filters and zones as requirements, its limits (per NodePool) and its disruption settings.
     The Spot NodePool asks for at least `minFamilies` instance families (`minValues`).
     """
     spot, on_demand = spot_split(pool.spot_ratio)

@@ -245,7 +245,15 @@ def node_pool(s: Situation) -> Consequence | None:
         )
     if s.op != "update":
         return None
-    if any(p.startswith("spec.template") for p in s.change.paths):
+    template = [p for p in s.change.paths if p.startswith("spec.template")]
+    if template and all(p.startswith(NODE_POOL_REQUIREMENTS) for p in template):
+        return Consequence(
+            f"nodes of NodePool {name} whose labels no longer match its requirements (zones, instance "
+            "filters, families) drift and are replaced, the others stay (a widened requirement drifts "
+            f"none), under its Drifted budget: {budgets_text(s.r)}",
+            disrupts=True,
+        )
+    if template:
         return Consequence(
             f"every node of NodePool {name} drifts and is replaced, under its Drifted budget: "
             f"{budgets_text(s.r)}",
@@ -451,3 +459,11 @@ def annotate(change: Change, base: Mapping[str, Any], now: Mapping[str, Any], di
     change.breaking = found.breaking if found else False
     if found and found.disrupts:
         change.disrupts = True
+
+
+NODE_POOL_REQUIREMENTS = "spec.template.spec.requirements"
+"""Karpenter checks a NodePool's requirements against each node's labels (RequirementsDrifted) apart from
+the template hash (its `hash:"ignore"`): a change drifts only the nodes that no longer match. Every other
+template field (labels, taints, startupTaints, terminationGracePeriod, expireAfter, nodeClassRef) is in
+the hash and drifts every node (kubernetes-sigs/karpenter v1.14.1 pkg/controllers/nodeclaim/disruption/
+drift.go, pkg/apis/v1/nodepool.go)."""

@@ -15,7 +15,8 @@ from harness.fake.world import CallFailure, Registration, World, _hex, filter_va
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "catalogue"
 """EC2 catalogue extracts (tools/generate/ec2_catalogue.py, from moto's bundled AWS data): per region,
-its zones and the instance families offered there with their architectures and sizes."""
+its zones and the instance families offered there with their architectures, sizes and each size's
+properties the pools' instance filters read (`specs`)."""
 
 
 @functools.cache
@@ -55,6 +56,22 @@ def offered_types(region: str) -> dict[str, list[str]]:
             for size in info["sizes"]:
                 types[f"{family}.{size}"] = [arch]
     return types
+
+
+@functools.cache
+def type_specs(region: str) -> dict[str, list[Any]]:
+    """Instance type -> its catalogue `specs` entry (vcpus, memoryMiB, hypervisor, localNvmeGiB,
+    networkBandwidthMbps): the region's catalogue, or (no catalogue) every catalogued region's."""
+    entry = catalogue(region)
+    paths = (
+        [CATALOGUE / f"{region}.json"] if entry and entry["families"] else sorted(CATALOGUE.glob("*.json"))
+    )
+    specs: dict[str, list[Any]] = {}
+    for path in paths:
+        for family, info in json.loads(path.read_text())["families"].items():
+            for size, values in info.get("specs", {}).items():
+                specs.setdefault(f"{family}.{size}", values)
+    return specs
 
 
 # -- resources ---------------------------------------------------------------------------------------
@@ -134,12 +151,40 @@ def _instance_type_offerings(world: World, a: dict[str, Any]) -> dict[str, Any]:
 def _instance_types(world: World, a: dict[str, Any]) -> dict[str, Any]:
     patterns = filter_values(a, "instance-type") or ["*"]
     archs = filter_values(a, "processor-info.supported-architecture")
+    nvme = filter_values(a, "instance-storage-info.nvme-support")
+    specs = type_specs(world.region)
     names = sorted(
         t
         for t, supported in offered_types(world.region).items()
-        if any(fnmatch.fnmatchcase(t, p) for p in patterns) and (archs is None or set(archs) & set(supported))
+        if any(fnmatch.fnmatchcase(t, p) for p in patterns)
+        and (archs is None or set(archs) & set(supported))
+        # The catalogue keeps the NVMe size only; a type with some has NVMe "supported" or "required".
+        and (nvme is None or (set(nvme) & {"supported", "required"} and specs.get(t, [0] * 5)[3] > 0))
     )
     return {"instanceTypes": names, "id": world.region}
+
+
+def _instance_type(world: World, a: dict[str, Any]) -> dict[str, Any]:
+    """aws.ec2.get_instance_type: the fields preflight reads (pulumi_aws ec2/get_instance_type.py)."""
+    name = str(a.get("instanceType"))
+    offered = offered_types(world.region)
+    if name not in offered or name not in type_specs(world.region):
+        raise CallFailure(
+            f"InvalidInstanceType: The following supplied instance types do not exist: [{name}]"
+        )
+    vcpus, memory, hypervisor, nvme, bandwidth = type_specs(world.region)[name]
+    return {
+        "id": name,
+        "instanceType": name,
+        "defaultVcpus": vcpus,
+        "memorySize": memory,
+        "hypervisor": hypervisor,
+        "totalInstanceStorage": nvme,
+        "supportedArchitectures": offered[name],
+        "networkCards": [
+            {"index": 0, "baselineBandwidth": bandwidth / 1000, "peakBandwidth": bandwidth / 1000}
+        ],
+    }
 
 
 def _subnet_lookup(world: World, a: dict[str, Any]) -> dict[str, Any]:
@@ -158,6 +203,7 @@ CALLS = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
     "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": _instance_type_offerings,
     "aws:ec2/getInstanceTypes:getInstanceTypes": _instance_types,
+    "aws:ec2/getInstanceType:getInstanceType": _instance_type,
     "aws:ec2/getSubnet:getSubnet": _subnet_lookup,
     "aws:ec2/getSubnets:getSubnets": _subnets,
 }

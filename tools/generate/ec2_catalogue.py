@@ -10,8 +10,9 @@ Source: moto (PyPI, Apache-2.0), which ships AWS's own EC2 catalogues for its EC
 - `moto/ec2/models/availability_zones_and_regions.py`: the availability zones of the regions moto lists
   explicitly (`Zone(region_name=..., name=...)`).
 Only the regions the committed stacks and the tests render in are extracted (REGIONS); per region, every
-family offered there (categories mode needs them all) with its architectures and offered sizes, and the
-region's zone names. moto is a tool of this script only, not a dependency of the program or the tests.
+family offered there (categories mode needs them all) with its architectures and offered sizes, the
+properties of each size that pools filter on (`specs`, see `SPEC_FIELDS`), and the region's zone names.
+moto is a tool of this script only, not a dependency of the program or the tests.
 """
 
 from __future__ import annotations
@@ -34,6 +35,29 @@ its zones but no offerings, so the mocks fall back to the naming rule there)."""
 
 RESOURCES = "moto/ec2/resources"
 ZONES_FILE = "moto/ec2/models/availability_zones_and_regions.py"
+
+
+SPEC_FIELDS = ("vcpus", "memoryMiB", "hypervisor", "localNvmeGiB", "networkBandwidthMbps")
+"""Per size, the values of Karpenter's labels `karpenter.k8s.aws/instance-cpu`, `instance-memory` (MiB),
+`instance-hypervisor` ("" for bare metal), `instance-local-nvme` (GiB of NVMe instance storage, 0 without)
+and `instance-network-bandwidth` (Mbps: the network cards' baseline bandwidth), as a list in this order."""
+
+
+def spec(info: dict[str, Any]) -> list[Any]:
+    """One size's `SPEC_FIELDS` from its DescribeInstanceTypes entry."""
+    storage = info.get("InstanceStorageInfo") or {}
+    nvme = (
+        storage.get("TotalSizeInGB", 0) if storage.get("NvmeSupport", "unsupported") != "unsupported" else 0
+    )
+    cards = (info.get("NetworkInfo") or {}).get("NetworkCards") or []
+    bandwidth = round(sum(card.get("BaselineBandwidthInGbps", 0) for card in cards) * 1000)
+    return [
+        info.get("VCpuInfo", {}).get("DefaultVCpus", 0),
+        info.get("MemoryInfo", {}).get("SizeInMiB", 0),
+        info.get("Hypervisor", ""),
+        nvme,
+        bandwidth,
+    ]
 
 
 def _json_gz(wheel: zipfile.ZipFile, name: str) -> Any:
@@ -66,7 +90,15 @@ def extract(wheel_path: Path) -> dict[str, dict[str, Any]]:
                     for size in sizes[family]:
                         info = types.get(f"{family}.{size}", {})
                         archs.update(info.get("ProcessorInfo", {}).get("SupportedArchitectures", []))
-                    families[family] = {"architectures": sorted(archs), "sizes": sorted(sizes[family])}
+                    families[family] = {
+                        "architectures": sorted(archs),
+                        "sizes": sorted(sizes[family]),
+                        "specs": {
+                            size: spec(types[f"{family}.{size}"])
+                            for size in sorted(sizes[family])
+                            if f"{family}.{size}" in types
+                        },
+                    }
             region_zones = zones(zone_source, region)
             out[region] = {
                 "source": f"{moto}: {offerings_file if families else '(no offerings for this region)'}, "
@@ -74,6 +106,7 @@ def extract(wheel_path: Path) -> dict[str, dict[str, Any]]:
                 "regenerate with python -m tools.generate.ec2_catalogue",
                 "region": region,
                 "zones": region_zones,
+                "specFields": list(SPEC_FIELDS),
                 "families": families,
             }
     return out

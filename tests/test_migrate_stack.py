@@ -5,15 +5,20 @@ plan with the live id."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from components.karpenter.release import CRD_NAMESPACE
 from config.load import parse_stack_config, raw_stack_config
 from harness.plan import Plan
+from ops.migrate.__main__ import write_stack
 from ops.migrate.imports import expected_urn, import_file
 from ops.migrate.model import Install
+from ops.migrate.review import CRD_RELEASE_NAMESPACE, KARPENTER_CRDS, crd_ownership_commands, version_path
 from ops.migrate.stack_file import Written, stack_config, stack_yaml
 from tests.support.migrate_scenarios import RecordedKube
 from tests.support.render import render
@@ -129,3 +134,67 @@ def test_every_import_names_a_rendered_resource_with_the_live_id(
                 assert entry["id"] == name
     types = {e["type"] for e in entries}
     assert {"aws:iam/role:Role", "kubernetes:karpenter.sh/v1:NodePool"} <= types
+
+
+class FakeKubectl:
+    """Records what would run (the signature of ops.kubectl.Kubectl.run)."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def run(self, args: Any, *, stdin: str | None = None, timeout: float = 120) -> str:
+        self.calls.append(list(args))
+        return ""
+
+
+@pytest.mark.parametrize("scenario", MIGRATED)
+def test_migrate_writes_both_files_and_a_plan_to_sign_off(
+    found: dict[str, tuple[Install, RecordedKube]], scenario: str, tmp_path: Path
+) -> None:
+    install, _ = found[scenario]
+    kubectl = FakeKubectl()
+    text, status = write_stack(install, STACK, tmp_path, kubectl)
+    assert status == 0, text
+    doc = yaml.safe_load((tmp_path / f"Pulumi.{STACK}.yaml").read_text())
+    parse_stack_config(raw_stack_config("karpenter-eks", doc["config"]))
+    imports = json.loads((tmp_path / f"import-{STACK}.json").read_text())
+    assert set(imports) == {"nameTable", "resources"}
+    for title in (
+        "Imported as is",
+        "Changed in place",
+        "Created",
+        "Never touched",
+        "Names running nodes use",
+    ):
+        assert title in text
+    assert "NOT KEPT" not in text
+    assert f"NodePool {install.node_pools[0].name}: kept" in text
+    # The CRDs are relabelled for Helm, never deleted or replaced.
+    crds = {c.name for c in install.crds}
+    owned = {c.name for c in install.crds if c.helm_release == ("karpenter-crd", CRD_NAMESPACE)}
+    assert {c[2] for c in kubectl.calls} == (crds & set(KARPENTER_CRDS)) - owned
+    if owned:  # the existing karpenter-crd release is imported, not created beside itself
+        assert {"kubernetes:helm.sh/v3:Release"} <= {e["type"] for e in imports["resources"]}
+        assert f"{CRD_NAMESPACE}/karpenter-crd" in {e.get("id") for e in imports["resources"]}
+        return
+    assert {c[0] for c in kubectl.calls} == {"label", "annotate"}
+    annotate = next(c for c in kubectl.calls if c[0] == "annotate")
+    assert "meta.helm.sh/release-namespace=" + CRD_NAMESPACE in annotate
+    assert "meta.helm.sh/release-name=karpenter-crd" in annotate
+
+
+def test_crd_release_namespace_is_the_programs(found: dict[str, tuple[Install, RecordedKube]]) -> None:
+    assert CRD_RELEASE_NAMESPACE == CRD_NAMESPACE
+    install, _ = found["fargate-irsa"]
+    commands = crd_ownership_commands(install.crds)
+    assert ["label", "crd", "nodepools.karpenter.sh", "app.kubernetes.io/managed-by=Helm", "--overwrite"] in (
+        commands
+    )
+
+
+def test_versions(found: dict[str, tuple[Install, RecordedKube]], tmp_path: Path) -> None:
+    lines, refused = version_path(found["fargate-irsa"][0])
+    assert not refused and "1.9.0 -> 1.14.1" in lines[0]
+    text, status = write_stack(found["pre-v1"][0], STACK, tmp_path, None)
+    assert status == 1 and text.startswith("REFUSED") and "0.32.x" in text
+    assert not (tmp_path / f"Pulumi.{STACK}.yaml").exists()

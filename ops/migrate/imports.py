@@ -22,6 +22,11 @@ from ops.migrate.model import Install
 from ops.migrate.stack_file import NODE_POLICY_NAMES, PROJECT, Written
 
 KARPENTER_RELEASE = "karpenter"
+CRD_RELEASE = "karpenter-crd"
+CRD_RELEASE_NAMESPACE = "kube-system"
+"""The namespace of the program's `karpenter-crd` release (components/karpenter/release.py CRD_NAMESPACE;
+ops never imports components, so a test checks the two agree)."""
+KARPENTER_CRDS = ("ec2nodeclasses.karpenter.k8s.aws", "nodeclaims.karpenter.sh", "nodepools.karpenter.sh")
 # The program's components (type token, logical name), as components/compose.py registers them.
 COMPONENTS = {
     "nodes": "karpenter-eks:iam:NodeIdentity",
@@ -144,6 +149,16 @@ def _kubernetes(install: Install, cfg: Mapping[str, Any], out: ImportFile) -> No
             )
         elif release is not None:
             out.skipped.append(f"Helm release {release.namespace}/{release.name}: not the program's name")
+    owners = {c.helm_release for c in install.crds if c.name in KARPENTER_CRDS}
+    if owners == {(CRD_RELEASE, CRD_RELEASE_NAMESPACE)}:
+        # A karpenter-crd release where the program keeps its own: the same release, imported.
+        out.add(
+            "kubernetes:helm.sh/v3:Release",
+            CRD_RELEASE,
+            f"{CRD_RELEASE_NAMESPACE}/{CRD_RELEASE}",
+            "karpenter",
+            "kubernetes",
+        )
     pools = {str(p.get("nodePoolName")) for p in cfg.get("nodePools") or [] if p.get("nodePoolName")}
     for pool in install.node_pools:
         if pool.name in pools:

@@ -6,6 +6,7 @@ plan with the live id."""
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,12 @@ import yaml
 from components.karpenter.release import CRD_NAMESPACE
 from config.load import parse_stack_config, raw_stack_config
 from harness.plan import Plan
-from ops.migrate.__main__ import write_stack
+from ops.migrate.__main__ import main, write_stack
 from ops.migrate.imports import expected_urn, import_file
 from ops.migrate.model import Install
 from ops.migrate.review import CRD_RELEASE_NAMESPACE, KARPENTER_CRDS, crd_ownership_commands, version_path
 from ops.migrate.stack_file import Written, stack_config, stack_yaml
-from tests.support.migrate_scenarios import RecordedKube
+from tests.support.migrate_scenarios import DATA, REGION, RecordedKube
 from tests.support.render import render
 
 MIGRATED = ("fargate-irsa", "kube-system", "getting-started")
@@ -198,3 +199,23 @@ def test_versions(found: dict[str, tuple[Install, RecordedKube]], tmp_path: Path
     text, status = write_stack(found["pre-v1"][0], STACK, tmp_path, None)
     assert status == 1 and text.startswith("REFUSED") and "0.32.x" in text
     assert not (tmp_path / f"Pulumi.{STACK}.yaml").exists()
+
+
+def test_cli_writes_the_stack(account: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`python -m ops.migrate --stack` end to end, with a kubectl that prints the scenario's files."""
+    kubectl = tmp_path / "kubectl"
+    kubectl.write_text(
+        "#!/bin/sh\n"
+        '[ "$1" = --kubeconfig ] && shift 2\n'
+        f'cat "{DATA / "fargate-irsa"}/$2.json" 2>/dev/null || {{ echo "no type $2" >&2; exit 1; }}\n'
+    )
+    kubectl.chmod(kubectl.stat().st_mode | stat.S_IEXEC)
+    out = tmp_path / "out"
+    argv = ["--cluster", "fg-dev", "--region", REGION, "--kubectl", str(kubectl), "--stack", "dev"]
+    assert main([*argv, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"Wrote {out / 'Pulumi.dev.yaml'} and {out / 'import-dev.json'}" in printed
+    assert "kubectl label crd nodepools.karpenter.sh app.kubernetes.io/managed-by=Helm --overwrite" in printed
+    assert "Applied:" not in printed  # without --apply-crd-ownership nothing is changed
+    stack = yaml.safe_load((out / "Pulumi.dev.yaml").read_text())["config"]
+    assert stack["karpenter-eks:iam"]["nodeRoleName"] == "KarpenterNodeInstanceRole-fgdev"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import stat
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +15,21 @@ import pytest
 import yaml
 
 from components.karpenter.release import CRD_NAMESPACE
+from config.base import ConfigError
 from config.load import parse_stack_config, raw_stack_config
 from harness.plan import Plan
 from ops.migrate.__main__ import main, write_stack
 from ops.migrate.imports import expected_urn, import_file
-from ops.migrate.model import Install
-from ops.migrate.review import CRD_RELEASE_NAMESPACE, KARPENTER_CRDS, crd_ownership_commands, version_path
+from ops.migrate.model import AccessEntry, Install
+from ops.migrate.review import (
+    CRD_RELEASE_NAMESPACE,
+    KARPENTER_CRDS,
+    crd_ownership_commands,
+    review,
+    version_path,
+)
 from ops.migrate.stack_file import Written, stack_config, stack_yaml
-from tests.support.migrate_scenarios import DATA, REGION, RecordedKube
+from tests.support.migrate_scenarios import ACCOUNT, DATA, REGION, RecordedKube
 from tests.support.render import render
 
 MIGRATED = ("fargate-irsa", "kube-system", "getting-started")
@@ -219,3 +227,31 @@ def test_cli_writes_the_stack(account: Any, tmp_path: Path, capsys: pytest.Captu
     assert "Applied:" not in printed  # without --apply-crd-ownership nothing is changed
     stack = yaml.safe_load((out / "Pulumi.dev.yaml").read_text())["config"]
     assert stack["karpenter-eks:iam"]["nodeRoleName"] == "KarpenterNodeInstanceRole-fgdev"
+
+
+def test_exact_name_keys_are_checked(dev_values: dict[str, Any]) -> None:
+    dev_values["nodePools"][0]["nodePoolName"] = "graviton"  # a mixed pool: two NodePools
+    dev_values["iam"] = {"nodeRoleName": "a b", "controllerRoleName": "x" * 65}
+    dev_values["karpenter"]["interruptionQueueName"] = "q.fifo"
+    with pytest.raises(ConfigError) as exc:
+        parse_stack_config(dev_values)
+    text = str(exc.value)
+    assert "nodePools[0].nodePoolName: names the one NodePool of a pool with spotRatio 0 or 1" in text
+    for key in ("iam.nodeRoleName", "iam.controllerRoleName", "karpenter.interruptionQueueName"):
+        assert f"{key}: must be" in text
+
+
+def test_a_standard_access_entry_blocks_and_is_never_imported(
+    found: dict[str, tuple[Install, RecordedKube]],
+) -> None:
+    install, _ = found["kube-system"]
+    (role,) = install.node_roles
+    entry = AccessEntry(f"arn:aws:iam::{ACCOUNT}:role/{role.name}", "STANDARD", None, (), ())
+    standard = replace(install, node_roles=(replace(role, access_entry=entry),))
+    out = stack_config(standard)
+    imports = import_file(standard, out, STACK)
+    assert "nodes-access" not in {e["logicalName"] for e in imports.resources}
+    assert any("type STANDARD" in line for line in review(standard, out, imports).blocking)
+    ec2 = replace(install, node_roles=(replace(role, access_entry=replace(entry, type="EC2_LINUX")),))
+    ids = {e["logicalName"]: e["id"] for e in import_file(ec2, stack_config(ec2), STACK).resources}
+    assert ids["nodes-access"] == f"ks-prod:{entry.principal_arn}"

@@ -106,8 +106,9 @@ def _node_identity(install: Install, cfg: Mapping[str, Any], out: ImportFile) ->
         )
     else:
         out.skipped.append(
-            f"access entry of {role.name}: none read (aws-auth or unreadable); the stack creates an "
-            "EC2_LINUX entry beside the aws-auth mapping, which stays"
+            f"access entry of {role.name}: none read; the stack creates an EC2_LINUX entry (an aws-auth "
+            "mapping stays beside it). If EKS access entries could not be read (see the notes) and the role "
+            "has one, that creation fails: run this again where they can be read"
         )
 
 

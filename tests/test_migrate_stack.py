@@ -319,3 +319,13 @@ def test_the_second_run_replaces_nothing_nodes_use(
     assert touched == [], [(c.op, c.label, c.forced_by) for c in touched]
     updated = {c.resource.type for c in diff.of("update")}
     assert "kubernetes:karpenter.sh/v1:NodePool" in updated  # it does converge them, in place
+
+
+def test_v1_0_still_storing_v1beta1_is_refused(found: dict[str, tuple[Install, RecordedKube]]) -> None:
+    install, _ = found["fargate-irsa"]
+    assert install.controller is not None
+    old = replace(install, controller=replace(install.controller, version="1.0.8"))
+    assert version_path(old)[1] is False  # 1.0.x storing only v1: upgraded in one step
+    stored = tuple(replace(c, stored_versions=("v1beta1", "v1")) for c in install.crds)
+    lines, refused = version_path(replace(old, crds=stored))
+    assert refused and "stores v1beta1 objects" in lines[0]

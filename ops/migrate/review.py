@@ -56,7 +56,12 @@ def _version_tuple(version: str) -> tuple[int, ...]:
 
 
 def version_path(install: Install) -> tuple[list[str], bool]:
-    """(lines, refused): how the running version gets to the pinned one."""
+    """(lines, refused): how the running version gets to the pinned one.
+
+    Karpenter's v1 migration guide (karpenter.sh/docs/upgrading/v1-migration): every upgrade from before
+    v1.0 goes through 1.0 (from 0.33+, itself reached through 0.32.x); 1.1 stops serving v1beta1, so
+    on 1.0.x every stored object must be v1 first (a CRD update that drops a version still listed in
+    its `status.storedVersions` is refused by the API server). From 1.1 on, minors upgrade in place."""
     if install.pre_v1:
         return ["REFUSED: pre-v1 objects exist; " + _pre_v1_path()], True
     ctl = install.controller

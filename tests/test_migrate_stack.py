@@ -329,3 +329,13 @@ def test_v1_0_still_storing_v1beta1_is_refused(found: dict[str, tuple[Install, R
     stored = tuple(replace(c, stored_versions=("v1beta1", "v1")) for c in install.crds)
     lines, refused = version_path(replace(old, crds=stored))
     assert refused and "stores v1beta1 objects" in lines[0]
+
+
+def test_repeated_weights_become_distinct(found: dict[str, tuple[Install, RecordedKube]]) -> None:
+    install, _ = found["fargate-irsa"]
+    unweighted = replace(install, node_pools=tuple(replace(p, weight=None) for p in install.node_pools))
+    out = stack_config(unweighted)
+    weights = [p["weight"] for p in out.config["nodePools"]]
+    assert sorted(weights) == [49, 50]
+    assert any("is another pool's too: the stack writes 49" in u for u in out.unexpressed)
+    parse_stack_config(out.config)  # the program's own loader accepts it

@@ -29,6 +29,8 @@ NODE_POLICY_NAMES = (
     "AmazonEC2ContainerRegistryPullOnly",
     "AmazonSSMManagedInstanceCore",
 )
+DEFAULT_WEIGHT = 50
+"""The program's default pool weight (config.nodepools), written for a NodePool that has none."""
 MEMORY_PER_CPU_GI = 8
 """A memory limit where the NodePool has none (the program needs one): 8 GiB per vCPU of the CPU limit,
 what memory-optimised r families have, so the limit never binds before the CPU limit does."""
@@ -261,10 +263,11 @@ def _pool(pool: NodePool, out: Written) -> dict[str, Any]:
         **_instances(pool, out),
         "spotRatio": _capacity(pool, out),
     }
-    if pool.weight is not None:
-        cfg["weight"] = pool.weight
-    else:
-        out.note(f"NodePool {pool.name}", "has no weight: the stack writes 50 (an update, no drift)")
+    cfg["weight"] = pool.weight if pool.weight is not None else DEFAULT_WEIGHT
+    if pool.weight is None:
+        out.note(
+            f"NodePool {pool.name}", f"has no weight: the stack writes {DEFAULT_WEIGHT} (an update, no drift)"
+        )
     cfg["limits"] = _limits(pool, out)
     disruption = _disruption(pool)
     if disruption:
@@ -286,6 +289,25 @@ def _pool(pool: NodePool, out: Written) -> dict[str, Any]:
     return cfg
 
 
+def _distinct_weights(pools: list[dict[str, Any]], out: Written) -> list[dict[str, Any]]:
+    """The program refuses two NodePools of one weight (Karpenter's choice between them is arbitrary):
+    a repeated weight is lowered to the next free one (weight is updated in place; no node drifts)."""
+    taken: set[int] = set()
+    for pool in sorted(pools, key=lambda p: -int(p.get("weight", DEFAULT_WEIGHT))):
+        weight = int(pool.get("weight", DEFAULT_WEIGHT))
+        free = weight
+        while free in taken and free > 1:
+            free -= 1
+        if free != weight:
+            out.note(
+                f"NodePool {pool['name']}",
+                f"weight {weight} is another pool's too: the stack writes {free} (an update, no drift)",
+            )
+            pool["weight"] = free
+        taken.add(free)
+    return pools
+
+
 def stack_config(install: Install) -> Written:
     """The adopt-mode config for `install`, and what it could not express. Refuses a pre-v1 install."""
     if install.pre_v1 or install.controller is None:
@@ -297,7 +319,7 @@ def stack_config(install: Install) -> Written:
         cfg["iam"] = iam
     cfg["karpenter"] = _karpenter(install, out)
     cfg["nodeClass"] = _node_class(install, out)
-    cfg["nodePools"] = [_pool(p, out) for p in install.node_pools]
+    cfg["nodePools"] = _distinct_weights([_pool(p, out) for p in install.node_pools], out)
     out.unexpressed.extend(n.line() for n in install.unsupported)
     out.config = cfg
     return out

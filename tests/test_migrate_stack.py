@@ -339,3 +339,21 @@ def test_repeated_weights_become_distinct(found: dict[str, tuple[Install, Record
     assert sorted(weights) == [49, 50]
     assert any("is another pool's too: the stack writes 49" in u for u in out.unexpressed)
     parse_stack_config(out.config)  # the program's own loader accepts it
+
+
+def test_a_controller_in_kube_system_is_replaced_by_the_stacks_own_never_run_beside_it(
+    found: dict[str, tuple[Install, RecordedKube]],
+) -> None:
+    install, out = written(found, "getting-started")
+    imports = import_file(install, out, STACK)
+    rev = review(install, out, imports)
+    assert not any(line.startswith("Helm release karpenter:") for line in rev.changed)
+    assert any(
+        "kube-system/karpenter (revision 1)" in line and "Scale its Deployment to 0" in line
+        for line in rev.untouched
+    )
+    assert any(
+        line.startswith("Helm release karpenter in karpenter: two controllers") for line in rev.created
+    )
+    # The existing karpenter-crd release is imported and upgraded, never created a second time.
+    assert not any("karpenter-crd in kube-system" in line for line in rev.created)

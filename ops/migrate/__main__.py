@@ -68,7 +68,7 @@ def write_stack(install: Install, stack: str, out: Path, kubectl: Runner | None)
     rev = review(install, written, imports)
     text = f"Wrote {stack_path} and {import_path}\n\nNot expressed by the stack:\n"
     text += "".join(f"  - {line}\n" for line in written.unexpressed) or "  (nothing)\n"
-    text += "\n" + format_review(rev, commands, versions)
+    text += "\n" + format_review(rev, commands, versions, str(import_path))
     if kubectl is not None:
         ran = apply_crd_ownership(kubectl, install.crds)
         text += "Applied:\n" + "".join(f"  {line}\n" for line in ran or ["(nothing to do)"])

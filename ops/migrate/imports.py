@@ -148,8 +148,13 @@ def _kubernetes(install: Install, cfg: Mapping[str, Any], out: ImportFile) -> No
                 "karpenter",
                 "kubernetes",
             )
-        elif release is not None:
-            out.skipped.append(f"Helm release {release.namespace}/{release.name}: not the program's name")
+    if release is not None and not any(r["logicalName"] == "karpenter-controller" for r in out.resources):
+        out.skipped.append(
+            f"Helm release {release.namespace}/{release.name} (revision {release.revision}): not the "
+            "program's release. Scale its Deployment to 0 just before the second run (two controllers "
+            "would act on the same NodePools), uninstall it once the stack's controller runs; Helm leaves "
+            "CRDs and NodePools in place"
+        )
     owners = {c.helm_release for c in install.crds if c.name in KARPENTER_CRDS}
     if owners == {(CRD_RELEASE, CRD_RELEASE_NAMESPACE)}:
         # A karpenter-crd release where the program keeps its own: the same release, imported.

@@ -115,7 +115,7 @@ def _changed(install: Install, written: Written, imports: ImportFile, out: Revie
             "controller role: trust policy rewritten for IRSA on the service account (in place); the six "
             "upstream policies attached before anything is removed"
         )
-    if "kubernetes:helm.sh/v3:Release" in types:
+    if any(e["logicalName"] == "karpenter-controller" for e in imports.resources):
         out.changed.append(
             f"Helm release karpenter: upgraded to {PINNED_VERSION} with the program's values: the "
             "controller restarts once (rolling; running nodes are not touched by a restart)"
@@ -148,12 +148,14 @@ def _created(install: Install, written: Written, imports: ImportFile, out: Revie
     if "interruption-queue" not in logical:
         out.created.append("interruption queue, its policy, and its five EventBridge rules with targets")
     else:
-        out.created.append("the stack's five EventBridge rules and targets for the imported queue")
+        policy = "" if "interruption-queue-policy" in logical else "its queue policy and "
+        out.created.append(f"{policy}the stack's five EventBridge rules and targets for the imported queue")
     if "karpenter-controller" not in logical:
         out.created.append(
-            f"Helm release karpenter in {written.config['karpenter'].get('namespace', 'karpenter')} (a "
-            "second controller beside the running one until you remove the old one: both lead-elect in "
-            "their own namespace, so scale the old one to 0 right after the new one is ready)"
+            f"Helm release karpenter in {written.config['karpenter'].get('namespace', 'karpenter')}: two "
+            "controllers would act on the same NodePools (each leads in its own namespace), so scale the "
+            "old Deployment to 0 just before this run; running nodes are untouched, pending pods wait "
+            "for the new controller"
         )
     if "nodes-access" not in logical:
         out.created.append("EKS access entry (EC2_LINUX) for the node role")
@@ -187,11 +189,16 @@ def review(install: Install, written: Written, imports: ImportFile) -> Review:
     return out
 
 
-def format_review(rev: Review, crd_commands: Sequence[Sequence[str]], versions: Sequence[str]) -> str:
+def format_review(
+    rev: Review,
+    crd_commands: Sequence[Sequence[str]],
+    versions: Sequence[str],
+    import_path: str = "import.json",
+) -> str:
     def section(title: str, lines: Sequence[str]) -> list[str]:
         return [title] + [f"  - {line}" for line in lines or ["(none)"]]
 
-    lines = section("1. Imported as is (pulumi import --file import.json):", rev.imported)
+    lines = section(f"1. Imported as is (pulumi import --file {import_path}):", rev.imported)
     lines += section("2. Changed in place by the next pulumi up:", rev.changed)
     lines += section("3. Created by the next pulumi up:", rev.created)
     lines += section("4. Never touched:", rev.untouched)

@@ -149,7 +149,8 @@ def _karpenter(install: Install, out: Written) -> dict[str, Any]:
         out.note(
             "controller namespace",
             f"{ctl.namespace} is a system namespace, which the stack never owns: the program installs the "
-            "controller in `karpenter`; delete the old Deployment only after the new one is leader",
+            "controller in `karpenter`; scale the old Deployment to 0 just before the second run, remove it "
+            "after the new one runs",
         )
     else:
         cfg["namespace"] = ctl.namespace

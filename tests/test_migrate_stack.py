@@ -89,6 +89,9 @@ def test_rendered_names_are_the_live_ones(
         assert ident.role.name in {r.get("name") for r in inputs(plan, "aws:iam/role:Role")}
     if install.queue is not None:
         assert [q["name"] for q in inputs(plan, "aws:sqs/queue:Queue")] == [install.queue.name]
+    # An exact name replaces the prefix; the resources the stack creates keep their prefixes.
+    for r in inputs(plan, "aws:iam/role:Role") + inputs(plan, "aws:sqs/queue:Queue"):
+        assert ("name" in r) != ("namePrefix" in r), r
 
 
 def test_fargate_irsa_keeps_its_pools_as_they_are(found: dict[str, tuple[Install, RecordedKube]]) -> None:

@@ -134,11 +134,15 @@ def identities(c: Context, cluster: Cluster) -> Identities:
             extra_policy_arns=iam.extra_node_policy_arns,
             spot_service_linked_role=iam.spot_service_linked_role,
             tags=c.stack_tags,
+            role_name=iam.node_role_name,
+            instance_profile_name=iam.node_instance_profile_name,
         ),
         c.on_aws,
     )
     interruption = InterruptionQueue(
-        "interruption", InterruptionQueueArgs(c.name, tags=c.stack_tags), c.on_aws
+        "interruption",
+        InterruptionQueueArgs(c.name, tags=c.stack_tags, queue_name=c.cfg.karpenter.interruption_queue_name),
+        c.on_aws,
     )
     controller_role = ControllerRole(
         "controller",
@@ -155,6 +159,7 @@ def identities(c: Context, cluster: Cluster) -> Identities:
             path=iam.path,
             permissions_boundary_arn=iam.permissions_boundary_arn,
             tags=c.stack_tags,
+            role_name=iam.controller_role_name,
         ),
         c.on_aws,
     )

@@ -39,6 +39,28 @@ def _extra_policies(arns: list[str]) -> list[str]:
     return arns
 
 
+IamRoleName = Annotated[
+    str,
+    StringConstraints(
+        pattern=hinted(r"^[\w+=,.@-]{1,64}$", "an IAM role name such as KarpenterNodeRole-dev")
+    ),
+]
+InstanceProfileName = Annotated[
+    str,
+    StringConstraints(
+        pattern=hinted(
+            r"^[\w+=,.@-]{1,128}$", "an instance profile name such as KarpenterNodeInstanceProfile-dev"
+        )
+    ),
+]
+IMPORTED_NAME = (
+    "Imported resources keep their names; prefixes are for what the program creates. Unset: a name "
+    "prefix. Set it only to take over an existing {what} (`tools/dev.py migrate` writes it); {later}."
+)
+KEPT = "once created the name never changes (running nodes hold on to it), so a later edit is ignored"
+REPLACED = "a later edit replaces the role (the new one first; the controller rolls onto it)"
+
+
 def _replaced_by_spot_setting(value: Any) -> None:
     if value is not None:
         raise ValueError(
@@ -86,6 +108,20 @@ class IamConfig(Model):
         default=[],
         description="More managed policies for the node role (e.g. for CloudWatch agents); the four "
         "standard node policies are always attached.",
+    )
+    node_role_name: IamRoleName | None = Field(
+        default=None,
+        description="Exact name of the node role. " + IMPORTED_NAME.format(what="node role", later=KEPT),
+    )
+    node_instance_profile_name: InstanceProfileName | None = Field(
+        default=None,
+        description="Exact name of the node role's instance profile. "
+        + IMPORTED_NAME.format(what="instance profile", later=KEPT),
+    )
+    controller_role_name: IamRoleName | None = Field(
+        default=None,
+        description="Exact name of the controller's role. "
+        + IMPORTED_NAME.format(what="controller role", later=REPLACED),
     )
     karpenter_manages_instance_profiles: bool = Field(
         default=False,

@@ -140,6 +140,15 @@ class KarpenterConfig(Model):
     service_account: K8sName = Field(
         default="karpenter", description="Service account of the controller (IRSA trusts exactly this one)."
     )
+    interruption_queue_name: (
+        Annotated[str, StringConstraints(pattern=hinted(r"^[\w-]{1,80}$", "an SQS queue name such as dev"))]
+        | None
+    ) = Field(
+        default=None,
+        description="Exact name of the interruption queue. Imported resources keep their names; prefixes "
+        "are for what the program creates. Unset: a name prefix. Set it only to take over an existing "
+        "queue (`tools/dev.py migrate` writes it); a change later replaces the queue.",
+    )
     replicas: int = Field(default=2, ge=1, le=5, description="Controller replicas (leader election).")
     log_level: Literal["debug", "info", "error"] = Field(default="info", description="Controller log level.")
     resources: ControllerResources = Field(

@@ -193,6 +193,13 @@ class NodePoolConfig(Model):
         description="Priority among pools, 1 to 100; higher wins when a pod fits several pools. A mixed "
         "pool's On-Demand NodePool gets one less, so pods that do not spread prefer Spot.",
     )
+    node_pool_name: Annotated[str, Field(min_length=1, max_length=63)] | None = Field(
+        default=None,
+        description="Exact name of the pool's one NodePool (spotRatio 0 or 1 only), instead of "
+        "`<name>-spot` or `<name>-on-demand`: imported resources keep their names; prefixes are for what "
+        "the program creates. Set it only to take over an existing NodePool (`tools/dev.py migrate` writes "
+        "it); a change later replaces the NodePool and Karpenter replaces its nodes.",
+    )
     limits: PoolLimits = Field(
         description="Caps of each NodePool of the pool (the Spot and the On-Demand NodePool separately, "
         "so the pool can fall back to On-Demand entirely when Spot is short)."
@@ -423,6 +430,19 @@ class NodePoolConfig(Model):
                 f"weight {v['weight']} leaves no room below it: a pool with 0 < spotRatio < 1 gives its "
                 "On-Demand NodePool weight-1 so pods that do not spread prefer Spot; use weight 2 or more",
                 show=False,
+            )
+
+    @rule("spot_ratio", "node_pool_name")
+    def _exact_name_of_one_node_pool(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        name = v.get("node_pool_name")
+        if name is not None and not DNS1123_LABEL.match(name):
+            yield Problem(("nodePoolName",), "must be a DNS label (a NodePool's name)", name)
+        elif name is not None and 0 < v["spot_ratio"] < 1:
+            yield Problem(
+                ("nodePoolName",),
+                "names the one NodePool of a pool with spotRatio 0 or 1; a mixed pool has two "
+                "(`<name>-spot` and `<name>-on-demand`)",
+                name,
             )
 
     @property

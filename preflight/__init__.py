@@ -46,7 +46,16 @@ def run(cfg: StackConfig, provider: aws.Provider) -> Answers:
         check_caller_not_listed(cfg.cluster.name, cfg.cluster.admin_access, provider)
         existing = None
     else:
-        check_no_foreign_karpenter(cfg.cluster.name, stack_tags()[STACK_TAG], provider)
+        taken_over = [
+            n
+            for n in (
+                cfg.iam.node_role_name,
+                cfg.iam.controller_role_name,
+                cfg.karpenter.interruption_queue_name,
+            )
+            if n
+        ]
+        check_no_foreign_karpenter(cfg.cluster.name, stack_tags()[STACK_TAG], provider, taken_over)
         existing = existing_cluster(cfg, provider)
     repository = cfg.karpenter.chart_repository or CHART_REPOSITORY
     return Answers(account, existing, (repository, chart_credentials(repository, provider)))

@@ -14,6 +14,9 @@ from harness import synth as synth_module
 from harness import timing
 from harness.plan import Plan
 from harness.stack_files import ROOT
+from ops.migrate.discover import discover
+from ops.migrate.model import Install
+from tests.support.migrate_scenarios import REGION, SCENARIOS, RecordedKube, SharedClients, moto_server
 from tests.support.render import run, stack_values, synth
 
 
@@ -46,3 +49,23 @@ def everything_plan() -> Plan:
 @pytest.fixture
 def dev_values() -> dict[str, Any]:
     return copy.deepcopy(stack_values("dev"))
+
+
+# The migration scenarios: one moto server per session (moto's backends are process-wide, so every
+# module that migrates shares this one account), each scenario discovered once.
+@pytest.fixture(scope="session")
+def account() -> Iterator[Any]:
+    with moto_server():
+        session = SharedClients()
+        for _cluster, build in SCENARIOS.values():
+            build(session)
+        yield session
+
+
+@pytest.fixture(scope="session")
+def found(account: Any) -> dict[str, tuple[Install, RecordedKube]]:
+    out = {}
+    for name, (cluster, _build) in SCENARIOS.items():
+        kube = RecordedKube(name)
+        out[name] = (discover(kube, account, cluster, REGION), kube)
+    return out

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,32 +31,11 @@ from tests.support.migrate_scenarios import (
     DATA,
     NODE_POLICIES,
     REGION,
-    SCENARIOS,
     RecordedKube,
-    SharedClients,
     cfn_template,
-    moto_server,
 )
 
 AWS_NODE_POLICIES = {f"arn:aws:iam::aws:policy/{p}" for p in NODE_POLICIES}
-
-
-@pytest.fixture(scope="session")
-def account() -> Iterator[Any]:
-    with moto_server():
-        session = SharedClients()
-        for _cluster, build in SCENARIOS.values():
-            build(session)
-        yield session
-
-
-@pytest.fixture(scope="session")
-def found(account: Any) -> dict[str, tuple[Install, RecordedKube]]:
-    out = {}
-    for name, (cluster, _build) in SCENARIOS.items():
-        kube = RecordedKube(name)
-        out[name] = (discover(kube, account, cluster, REGION), kube)
-    return out
 
 
 def unreadable(install: Install) -> set[str]:

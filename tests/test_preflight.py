@@ -56,6 +56,11 @@ def test_foreign_karpenter() -> None:
     legacy = FoundRole(node.name, node.arn, "Nodes Karpenter launches for EKS cluster c1", {})
     assert foreign_karpenter("c1", "p/s", [legacy], {"c1": {}}) == []
     assert foreign_karpenter("c1", "p/s", [], {"c1": {}}) != []
+    # Named exactly in the config (written by the migrate tool): taken over, not foreign.
+    assert foreign_karpenter("c1", "p/s", [node], {"c1": {}}, taken_over=[node.name, "c1"]) == []
+    # The refusal never advises deleting what running nodes use, and points to the migration.
+    assert "tools/dev.py migrate --stack" in problem and "helm uninstall" not in problem
+    assert "Do not delete" in problem
 
 
 def test_chart_credentials_source() -> None:

@@ -9,7 +9,7 @@ Offline (no AWS account, no cluster):
 Against a live cluster (operator tools, kubectl on PATH or --kubectl):
     python3 tools/dev.py smoke --kubeconfig FILE [...]           prove Karpenter launches nodes
     python3 tools/dev.py destroy-preflight --kubeconfig FILE     what blocks or orphans on `pulumi destroy`
-    python3 tools/dev.py migrate --cluster C --region R [...]    read-only: what a hand-made Karpenter is
+    python3 tools/dev.py migrate --cluster C --region R [--stack S]  a hand-made Karpenter: found, stack file
 
 Developing this repository:
     python3 tools/dev.py test                                    ruff, mypy, actionlint, pytest (what CI runs)

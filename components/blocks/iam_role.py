@@ -45,6 +45,9 @@ class RoleArgs:
     whose identity never changes (STABLE_IDENTITY), which keep the names they were deployed with."""
     stable_identity: bool = False
     """Never replace the role for a new name or path (STABLE_IDENTITY)."""
+    name: str | None = None
+    """An exact name instead of `name_prefix`: for a role taken over from an existing install (imported
+    resources keep their names; prefixes are for what the program creates)."""
 
 
 class IamRole:
@@ -64,7 +67,8 @@ class IamRole:
         self._parent = parent
         self.role = aws.iam.Role(
             role_name or f"{name}-role",
-            name_prefix=args.name_prefix,
+            name=args.name,
+            name_prefix=None if args.name else args.name_prefix,
             path=args.path,
             tags=dict(args.tags) or None,
             permissions_boundary=args.permissions_boundary,

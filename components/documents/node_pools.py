@@ -179,7 +179,7 @@ def _node_pool(
     return {
         "apiVersion": NODE_POOL_API,
         "kind": "NodePool",
-        "metadata": {"name": f"{pool.name}-{suffix}"},
+        "metadata": {"name": pool.node_pool_name or f"{pool.name}-{suffix}"},
         "spec": {
             "weight": weight,
             "limits": {"cpu": pool.limits.cpu, "memory": pool.limits.memory},

@@ -31,6 +31,8 @@ class ControllerRoleArgs:
     path: str = "/"
     permissions_boundary_arn: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    role_name: str | None = None
+    """Exact name of an existing controller role taken over (else a name prefix)."""
 
 
 class ControllerRole(pulumi.ComponentResource):
@@ -63,6 +65,7 @@ class ControllerRole(pulumi.ComponentResource):
                 permissions_boundary=args.permissions_boundary_arn,
                 assume_role_policy=trust,
                 description=f"Karpenter controller of EKS cluster {args.cluster_name} (IRSA)",
+                name=args.role_name,
             ),
             self,
         )

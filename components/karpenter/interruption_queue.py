@@ -17,6 +17,8 @@ from components.documents import iam as iam_documents
 class InterruptionQueueArgs:
     cluster_name: str
     tags: dict[str, str] = field(default_factory=dict)
+    queue_name: str | None = None
+    """Exact name of an existing queue taken over (else a name prefix)."""
 
 
 class InterruptionQueue(pulumi.ComponentResource):
@@ -33,7 +35,8 @@ class InterruptionQueue(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.queue = aws.sqs.Queue(
             f"{name}-queue",
-            name_prefix=queue_name_prefix(args.cluster_name),
+            name=args.queue_name,
+            name_prefix=None if args.queue_name else queue_name_prefix(args.cluster_name),
             tags=args.tags or None,
             message_retention_seconds=300,
             sqs_managed_sse_enabled=True,

@@ -34,6 +34,9 @@ class NodeIdentityArgs:
     spot_service_linked_role: Literal["ensure", "create", "skip"] = "ensure"
     tags: dict[str, str] = field(default_factory=dict)
     """Tags on the role and instance profile (the stack tag)."""
+    role_name: str | None = None
+    """Exact names of an existing role and instance profile taken over (else name prefixes)."""
+    instance_profile_name: str | None = None
 
 
 class NodeIdentity(pulumi.ComponentResource):
@@ -73,6 +76,7 @@ class NodeIdentity(pulumi.ComponentResource):
                 policies=policies,
                 per_generation=False,
                 stable_identity=True,
+                name=args.role_name,
             ),
             self,
         )
@@ -80,9 +84,10 @@ class NodeIdentity(pulumi.ComponentResource):
         attachments: list[pulumi.Resource] = list(identity.attachments)
         self.instance_profile = aws.iam.InstanceProfile(
             f"{name}-profile",
-            name_prefix=bounded_prefix(
-                f"{NODE_ROLE_PREFIX}{args.cluster_name}", INSTANCE_PROFILE_NAME_PREFIX_MAX
-            ),
+            name=args.instance_profile_name,
+            name_prefix=None
+            if args.instance_profile_name
+            else bounded_prefix(f"{NODE_ROLE_PREFIX}{args.cluster_name}", INSTANCE_PROFILE_NAME_PREFIX_MAX),
             path=args.path,
             role=self.role.name,
             tags=args.tags or None,

@@ -174,9 +174,10 @@ class KarpenterConfig(Model):
     ) = Field(
         default=None,
         description="OCI repository holding the `karpenter` and `karpenter-crd` charts (a mirror). Unset: "
-        "Karpenter's public ECR (`oci://public.ecr.aws/karpenter`), pulled with a fresh public ECR token; "
-        "required in aws-cn and aws-us-gov, which cannot get one. A private ECR mirror is pulled with "
-        "an ECR token of the stack's account; other registries with Helm's own credentials.",
+        "Karpenter's public ECR (`oci://public.ecr.aws/karpenter`), pulled anonymously; "
+        "required in aws-cn and aws-us-gov, which cannot reach it. A private ECR mirror is pulled with "
+        "a fresh ECR token of its account (new each run: both releases then show an update in every "
+        "preview); other registries with Helm's own credentials.",
     )
     core_dns_on_fargate: bool | None = Field(
         default=None,

@@ -45,6 +45,11 @@ def _set(path: str, value: Any) -> Callable[[Values], None]:
     return mutate
 
 
+def _upgrade_kubernetes(values: Values) -> None:
+    _set("cluster.kubernetesVersion", "1.35")(values)
+    _set("cluster.addonVersions", {"kubeProxy": "v1.35.0-eksbuild.1"})(values)
+
+
 def _add_pool(values: Values) -> None:
     values["nodePools"].append(
         {
@@ -305,8 +310,8 @@ CATALOGUE: dict[str, Case] = {
     ),
     "upgrade Kubernetes": Case(
         "dev",
-        "cluster.kubernetesVersion 1.34 -> 1.35",
-        _set("cluster.kubernetesVersion", "1.35"),
+        "cluster.kubernetesVersion 1.34 -> 1.35, with kube-proxy's add-on version",
+        _upgrade_kubernetes,
         disrupts=S("Cluster:cluster-eks"),
     ),
 }

@@ -967,6 +967,32 @@ BAD: list[Case] = [
         ],
     ),
     Case(
+        "add-on versions: another Kubernetes version needs kube-proxy's, of its minor version",
+        {"cluster.kubernetesVersion": "1.35", "cluster.addonVersions": {"vpcCni": "v1.20"}},
+        [
+            ("cluster.addonVersions.vpcCni", "an EKS add-on version such as"),
+            (
+                "cluster.addonVersions.kubeProxy",
+                "is required with kubernetesVersion 1.35 (defaults exist for 1.34)",
+            ),
+        ],
+    ),
+    Case(
+        "add-on versions: kube-proxy of another minor version",
+        {"cluster.addonVersions": {"kubeProxy": "v1.33.3-eksbuild.1"}},
+        [
+            (
+                "cluster.addonVersions.kubeProxy",
+                "must be a v1.34.x version: kube-proxy follows the control plane",
+            )
+        ],
+    ),
+    Case(
+        "add-on versions in adopt mode",
+        {"cluster.mode": "adopt", "cluster.vpc": DELETE, "cluster.addonVersions": {}},
+        [("cluster.addonVersions", "is for mode create")],
+    ),
+    Case(
         "bad subnet ID",
         {
             "cluster.mode": "adopt",

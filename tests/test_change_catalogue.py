@@ -150,6 +150,32 @@ CATALOGUE: dict[str, Case] = {
         lambda v: _pool(v, "graviton").__setitem__("spotRatio", 0.75),
         disrupts=S("NodePool:capacity-graviton-on-demand", "NodePool:capacity-graviton-spot"),
     ),
+    "reorder families": Case(
+        "dev",
+        "graviton families [m8g, c7g, r7g] -> [c7g, r7g, m8g]",
+        lambda v: _pool(v, "graviton").__setitem__("families", ["c7g", "r7g", "m8g"]),
+        notes="requirements are sets to Karpenter: no node drifts",
+    ),
+    "add a family": Case(
+        "dev",
+        "graviton families += m7g",
+        lambda v: _pool(v, "graviton")["families"].append("m7g"),
+        notes="a widened requirement still admits every node: none drifts",
+    ),
+    "remove a family": Case(
+        "dev",
+        "graviton families -= r7g",
+        lambda v: _pool(v, "graviton").__setitem__("families", ["m8g", "c7g"]),
+        disrupts=S("NodePool:capacity-graviton-on-demand", "NodePool:capacity-graviton-spot"),
+        notes="only the r7g nodes drift",
+    ),
+    "label a pool": Case(
+        "dev",
+        "graviton labels += example.com/tier: web",
+        lambda v: _pool(v, "graviton").__setitem__("labels", {"example.com/tier": "web"}),
+        disrupts=S("NodePool:capacity-graviton-on-demand", "NodePool:capacity-graviton-spot"),
+        notes="template labels are hashed: every node of the pool drifts",
+    ),
     "pin a new AMI": Case(
         "prod",
         "nodeClass.amiVersion v20251120 -> v20251201",
@@ -404,7 +430,7 @@ def breaks_environment(change: Change) -> bool:
     if t in ("aws:iam/policy:Policy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
         return change.delete_first
     if t in ("kubernetes:karpenter.sh/v1:NodePool", "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"):
-        return change.op == "replace"
+        return True  # replaced or deleted: its nodes are drained and terminated
     if t == "aws:eks/addon:Addon":
         return r.inputs.get("addonName") == "coredns"
     return False
@@ -449,6 +475,40 @@ def test_consequences_name_the_budget_and_the_pods(rules: Rules) -> None:
     limits = _outcome("change limits")
     assert limits is not None
     assert all(not c.disrupts and not c.breaking for c in limits.changes)
+
+
+NODE_POOL_LINES = {
+    "reorder families": "no node of NodePool {pool} drifts",
+    "add a family": "no node of NodePool {pool} drifts",
+    "remove a family": "the nodes of NodePool {pool} with instance family r7g drift",
+    "label a pool": "every node of NodePool {pool} drifts and is replaced (`spec.template.metadata.labels",
+    "change limits": "no node is replaced",
+    "change budgets": "no node is replaced",
+}
+"""What the NodePool rows' consequence line says: which nodes drift (none, those of a removed value, all)."""
+
+
+@pytest.mark.parametrize("name", sorted(NODE_POOL_LINES))
+def test_node_pool_rows_name_the_nodes_that_drift(name: str, rules: Rules) -> None:
+    diff = _outcome(name)
+    assert diff is not None
+    pools = [c for c in diff.changes if c.resource.type == "kubernetes:karpenter.sh/v1:NodePool"]
+    assert pools
+    for change in pools:
+        pool = str(change.resource.inputs["metadata"]["name"])
+        assert NODE_POOL_LINES[name].format(pool=pool) in str(change.consequence), change.consequence
+        assert change.disrupts == ("no node" not in NODE_POOL_LINES[name])
+    if name == "remove a family":
+        assert all("m8g" not in str(c.consequence) for c in pools)
+
+
+def test_deleting_a_node_pool_breaks(rules: Rules) -> None:
+    diff = _outcome("remove a pool")
+    assert diff is not None
+    assert {c.label for c in diff.breaking} >= {
+        "NodePool:capacity-x86-on-demand",
+        "NodePool:capacity-x86-spot",
+    }
 
 
 def test_iam_path_cascades_through_unknown_arns(rules: Rules) -> None:

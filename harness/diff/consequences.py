@@ -17,6 +17,7 @@ from components.blocks.naming import (
     KARPENTER_CRD_CHART,
     NODE_ROLE_PREFIX,
 )
+from harness.diff.drift import node_pool_drift
 from harness.diff.model import Change, Diff, Res, resources
 from harness.diff.paths import get_path
 
@@ -237,19 +238,36 @@ def namespace(s: Situation) -> Consequence | None:
 
 
 def node_pool(s: Situation) -> Consequence | None:
+    """Deleting a pool terminates its nodes (breaking); an update drifts the nodes harness/diff/drift.py
+    names: all of them, those whose labels the requirements no longer admit, or none."""
     name = _pool_name(s.r)
     if s.gone:
         return Consequence(
             f"Karpenter drains and terminates every node of NodePool {name} (the delete waits up to 45m)",
-            breaking=s.op == "replace",
+            breaking=True,
         )
     if s.op != "update":
         return None
+    old = s.change.old.inputs if s.change.old is not None else {}
+    drift = node_pool_drift(s.change.paths, old, s.r.inputs)
+    budget = f"under its Drifted budget: {budgets_text(s.r)}"
+    if drift.hashed:
+        fields = ", ".join(f"`{p}`" for p in dict.fromkeys(drift.hashed))
+        return Consequence(
+            f"every node of NodePool {name} drifts and is replaced ({fields}: part of the template's "
+            f"hash), {budget}",
+            disrupts=True,
+        )
+    if drift.requirement_nodes:
+        return Consequence(
+            f"the nodes of NodePool {name} with {'; '.join(drift.requirement_nodes)} drift and are "
+            f"replaced (the requirements no longer admit them), {budget}; the others stay",
+            disrupts=True,
+        )
     if any(p.startswith("spec.template") for p in s.change.paths):
         return Consequence(
-            f"every node of NodePool {name} drifts and is replaced, under its Drifted budget: "
-            f"{budgets_text(s.r)}",
-            disrupts=True,
+            f"no node of NodePool {name} drifts: the requirements still admit every running node "
+            "(reordered or widened)"
         )
     return Consequence("no node is replaced (limits, weight and disruption settings do not drift nodes)")
 
@@ -268,7 +286,7 @@ def node_class(s: Situation) -> Consequence | None:
             f"every node launched from EC2NodeClass {name} is drained and terminated, and NodePools "
             f"{', '.join(sorted(_pool_name(p) for p in pools)) or '(none)'} cannot launch nodes "
             "until it exists",
-            breaking=s.op == "replace",
+            breaking=True,
         )
     if s.op == "update" and _drifts_nodes(s.change.paths):
         return Consequence(

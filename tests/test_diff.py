@@ -226,12 +226,22 @@ def test_nodepool_template_changes_drift_and_name_the_budget(rules: Rules) -> No
     }
     old = plan(res(NODEPOOL, "p", {"metadata": {"name": "p"}, "spec": spec}))
     drift = copy.deepcopy(old)
-    drift["resources"][0]["inputs"]["spec"]["template"]["spec"]["requirements"] = [{"key": "k"}]
+    drift["resources"][0]["inputs"]["spec"]["template"]["spec"]["nodeClassRef"]["name"] = "other"
     [change] = diff_plans(old, drift, rules).changes
     assert change.disrupts and not change.breaking
     assert change.consequence == (
-        "every node of NodePool p drifts and is replaced, under its Drifted budget: "
+        "every node of NodePool p drifts and is replaced (`spec.template.spec.nodeClassRef.name`: part of "
+        "the template's hash), under its Drifted budget: "
         "none from `@daily` (UTC) for 1h; at most 3 of its nodes at a time"
+    )
+    narrowed = copy.deepcopy(old)
+    narrowed["resources"][0]["inputs"]["spec"]["template"]["spec"]["requirements"] = [
+        {"key": "topology.kubernetes.io/zone", "operator": "In", "values": ["eu-west-1a"]}
+    ]
+    [change] = diff_plans(old, narrowed, rules).changes
+    assert change.disrupts
+    assert str(change.consequence).startswith(
+        "the nodes of NodePool p with zone other than eu-west-1a drift and are replaced"
     )
     limits = copy.deepcopy(old)
     limits["resources"][0]["inputs"]["spec"]["limits"]["cpu"] = 20

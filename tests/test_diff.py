@@ -368,3 +368,24 @@ def test_children_inherit_their_parents_aliases(rules: Rules) -> None:
     assert result.labels("create") == ["Role:node-identity-role"] and result.labels("delete") == [
         "Role:nodes-role"
     ]
+
+
+def test_updates_show_old_and_new_values_and_mask_secrets(rules: Rules) -> None:
+    release = "kubernetes:helm.sh/v3:Release"
+    old = plan(
+        res(
+            release, "lbc", {"chart": "aws-load-balancer-controller", "version": "3.5.0", "values": {"a": 1}}
+        ),
+        res(release, "portainer", {"chart": "portainer", "version": "239.4.0", "repositoryOpts": "[secret]"}),
+    )
+    old["resources"][1]["secretDigests"] = {"repositoryOpts": "aaaa"}
+    new = copy.deepcopy(old)
+    new["resources"][0]["inputs"]["version"] = "3.5.1"
+    new["resources"][0]["inputs"]["values"] = {"a": 2, "policy": "x" * 100}
+    new["resources"][1]["secretDigests"] = {"repositoryOpts": "bbbb"}
+    text = to_markdown(diff_plans(old, new, rules), "dev", "base")
+    assert "`values.a`: `1` → `2`" in text
+    assert "`values.policy`, `version`" in text  # too long to show: the path only
+    assert "`version`: `3.5.0` → `3.5.1`" in text
+    assert "`repositoryOpts` (secret)" in text
+    assert "aaaa" not in text and "bbbb" not in text

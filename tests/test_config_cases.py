@@ -1018,6 +1018,16 @@ BAD: list[Case] = [
     # --- versions ----------------------------------------------------------------------------------
     Case("Karpenter version below 1.0", {"karpenter.version": "0.37.0"}, [("karpenter.version", "v1 API")]),
     Case(
+        "Karpenter release the program does not carry",
+        {"karpenter.version": "1.14.2"},
+        [
+            (
+                "karpenter.version",
+                "is a release this program does not carry; it supports 1.14.1 (the controller's",
+            )
+        ],
+    ),
+    Case(
         "Karpenter version with v", {"karpenter.version": "v1.14.1"}, [("karpenter.version", "no leading v")]
     ),
     Case(

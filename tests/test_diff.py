@@ -12,6 +12,7 @@ import pytest
 
 from harness import diff as diff_tool
 from harness.diff import (
+    Change,
     DiffError,
     Rules,
     RulesMissing,
@@ -389,3 +390,41 @@ def test_updates_show_old_and_new_values_and_mask_secrets(rules: Rules) -> None:
     assert "`version`: `3.5.0` → `3.5.1`" in text
     assert "`repositoryOpts` (secret)" in text
     assert "aaaa" not in text and "bbbb" not in text
+
+
+def test_ec2nodeclass_lines_name_the_nodes_that_drift(rules: Rules) -> None:
+    nodeclass = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+    spec = {"subnetSelectorTerms": [{"tags": {"a": "b"}}], "ipPrefixCount": 1, "userData": "x"}
+    old = plan(res(nodeclass, "c", {"metadata": {"name": "default"}, "spec": spec}))
+
+    def changed(key: str, value: Any) -> Change:
+        new = copy.deepcopy(old)
+        new["resources"][0]["inputs"]["spec"][key] = value
+        [change] = diff_plans(old, new, rules).changes
+        return change
+
+    subnets = changed("subnetSelectorTerms", [{"tags": {"a": "c"}}])
+    assert subnets.disrupts and str(subnets.consequence).startswith(
+        "the nodes in a subnet the new terms no longer select (EC2NodeClass default) drift"
+    )
+    user_data = changed("userData", "y")
+    assert user_data.disrupts and str(user_data.consequence).startswith("every node of EC2NodeClass default")
+    prefixes = changed("ipPrefixCount", 2)
+    assert not prefixes.disrupts and prefixes.consequence is None
+
+
+def test_a_release_whose_login_alone_changes_restarts_nothing(rules: Rules) -> None:
+    chart = "oci://public.ecr.aws/karpenter/karpenter"
+    old = plan(res("kubernetes:helm.sh/v3:Release", "karpenter-controller", {"chart": chart, "version": "1"}))
+    old["resources"][0]["inputs"]["repositoryOpts"] = "[secret]"
+    old["resources"][0]["secretDigests"] = {"repositoryOpts": "aaaa"}
+    new = copy.deepcopy(old)
+    del new["resources"][0]["inputs"]["repositoryOpts"]
+    new["resources"][0]["secretDigests"] = {}
+    [change] = diff_plans(old, new, rules).changes
+    assert change.paths == ["repositoryOpts"] and not change.disrupts
+    assert "nothing restarts" in str(change.consequence)
+    bumped = copy.deepcopy(new)
+    bumped["resources"][0]["inputs"]["version"] = "2"
+    [change] = diff_plans(new, bumped, rules).changes
+    assert change.disrupts

@@ -25,26 +25,36 @@ NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
-# NodePool and EC2NodeClass fields whose change makes Karpenter replace nodes (drift). Karpenter's own
-# docs (concepts/disruption, "Drift"): any change of the NodePool's spec.template; for the EC2NodeClass,
-# the fields the replacements.json note lists.
-NODECLASS_DRIFT_FIELDS = (
-    "amiSelectorTerms",
-    "amiFamily",
-    "blockDeviceMappings",
-    "metadataOptions",
-    "role",
-    "instanceProfile",
-    "subnetSelectorTerms",
-    "securityGroupSelectorTerms",
-    "capacityReservationSelectorTerms",
-    "userData",
-    "tags",
-    "kubelet",
-    "associatePublicIPAddress",
-    "instanceStorePolicy",
-    "detailedMonitoring",
-)
+# EC2NodeClass fields whose change makes Karpenter replace nodes (drift), as aws/karpenter-provider-aws
+# v1.14.1 decides it (`pkg/cloudprovider/drift.go`, `EC2NodeClass.Hash` in `pkg/apis/v1/ec2nodeclass.go`):
+# the spec is hashed except the selector terms and ipPrefixCount (`hash:"ignore"`); a hashed field drifts
+# every node; a selector drifts the nodes whose resolved AMI, subnet, security groups or reservation the
+# new terms no longer select (checked against `status`). NodePool fields: harness/diff/drift.py.
+EVERY_NODE = "every node"
+NODECLASS_DRIFT_FIELDS: dict[str, str] = {
+    "blockDeviceMappings": EVERY_NODE,
+    "metadataOptions": EVERY_NODE,
+    "role": EVERY_NODE,
+    "instanceProfile": EVERY_NODE,
+    "userData": EVERY_NODE,
+    "tags": EVERY_NODE,
+    "kubelet": EVERY_NODE,
+    "associatePublicIPAddress": EVERY_NODE,
+    "instanceStorePolicy": EVERY_NODE,
+    "detailedMonitoring": EVERY_NODE,
+    "placementGroupSelector": EVERY_NODE,
+    "networkInterfaces": EVERY_NODE,
+    "context": EVERY_NODE,
+    "cpuOptions": EVERY_NODE,
+    # AMI drift is checked per node (its image among `status.amis`), but the program's terms are one
+    # alias: a new alias selects other AMIs, so every node runs one no longer selected.
+    "amiSelectorTerms": EVERY_NODE,
+    "amiFamily": EVERY_NODE,
+    "subnetSelectorTerms": "the nodes in a subnet the new terms no longer select",
+    "securityGroupSelectorTerms": "every node whose security groups differ from the new selection",
+    "capacityReservationSelectorTerms": "the nodes in a capacity reservation the new terms no longer select",
+}
+"""EC2NodeClass spec field -> which of its nodes drift when it changes (no row: none, e.g. ipPrefixCount)."""
 
 FARGATE_WORKLOADS: dict[tuple[str, str], str] = {
     ("k8s-app", "kube-dns"): "CoreDNS (cluster DNS)",
@@ -202,8 +212,16 @@ def fargate_profile(s: Situation) -> Consequence | None:
     )
 
 
+RELEASE_LOGIN_INPUTS = ("repositoryOpts", "chart")
+"""Release inputs that change where or how the chart is pulled, not what it renders (the same version)."""
+
+
 def helm_release(s: Situation) -> Consequence | None:
     if s.op == "update" and _chart(s.r).endswith(f"/{KARPENTER_CHART}"):
+        if all(p.split(".")[0].split(" (")[0] in RELEASE_LOGIN_INPUTS for p in s.change.paths):
+            return Consequence(
+                "helm upgrade with the same manifests (only the chart's source or login): nothing restarts"
+            )
         return Consequence(
             "helm upgrade: the controller pods restart one by one (leader election hands over)", disrupts=True
         )
@@ -272,10 +290,15 @@ def node_pool(s: Situation) -> Consequence | None:
     return Consequence("no node is replaced (limits, weight and disruption settings do not drift nodes)")
 
 
-def _drifts_nodes(paths: Iterable[str]) -> bool:
-    return any(
-        p.split(".")[1].split("[")[0] in NODECLASS_DRIFT_FIELDS for p in paths if p.startswith("spec.")
-    )
+def _class_drift(paths: Iterable[str]) -> list[str]:
+    """Which nodes the changed EC2NodeClass fields drift, one phrase per rule, EVERY_NODE first."""
+    found = {
+        NODECLASS_DRIFT_FIELDS[field]
+        for p in paths
+        if p.startswith("spec.")
+        and (field := p.split(".")[1].split("[")[0].split(" (")[0]) in NODECLASS_DRIFT_FIELDS
+    }
+    return sorted(found, key=lambda text: (text != EVERY_NODE, text))
 
 
 def node_class(s: Situation) -> Consequence | None:
@@ -288,11 +311,15 @@ def node_class(s: Situation) -> Consequence | None:
             "until it exists",
             breaking=True,
         )
-    if s.op == "update" and _drifts_nodes(s.change.paths):
+    drift = _class_drift(s.change.paths) if s.op == "update" else []
+    if drift:
+        budget = f"under each NodePool's Drifted budget ({pools_budgets(pools)})"
+        if drift[0] == EVERY_NODE:
+            return Consequence(
+                f"every node of EC2NodeClass {name} drifts and is replaced, {budget}", disrupts=True
+            )
         return Consequence(
-            f"every node of EC2NodeClass {name} drifts and is replaced, under each NodePool's Drifted "
-            f"budget ({pools_budgets(pools)})",
-            disrupts=True,
+            f"{'; '.join(drift)} (EC2NodeClass {name}) drift and are replaced, {budget}", disrupts=True
         )
     return None
 

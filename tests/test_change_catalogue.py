@@ -483,6 +483,7 @@ NODE_POOL_LINES = {
     "add a family": "no node of NodePool {pool} drifts",
     "remove a family": "the nodes of NodePool {pool} with instance family r7g drift",
     "label a pool": "every node of NodePool {pool} drifts and is replaced (`spec.template.metadata.labels",
+    "change a ratio": "the nodes of NodePool {pool} with Spot/On-Demand spread value (spread.karpenter-eks.",
     "change limits": "no node is replaced",
     "change budgets": "no node is replaced",
 }

@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from config.labels import SPREAD_LABEL_DOMAIN
+
 ALL = "all"
 """Part of the template hash: every node of the pool drifts."""
 REQUIREMENTS = "requirements"
@@ -131,6 +133,8 @@ def _bound_text(old: _Allowed, new: _Allowed) -> list[str]:
 def _key_drift(key: str, old: _Allowed, new: _Allowed) -> str | None:
     """The nodes of this label key that no longer satisfy the requirements, in words; None: none."""
     name = LABEL_NAMES.get(key, f"label {key}")
+    if key.startswith(f"{SPREAD_LABEL_DOMAIN}/"):
+        name = f"Spot/On-Demand spread value ({key})"
     old_set = None if old.within is None else old.within - old.excluded
     if new.within is not None:
         new_set = new.within - new.excluded

@@ -428,3 +428,12 @@ def test_a_release_whose_login_alone_changes_restarts_nothing(rules: Rules) -> N
     bumped["resources"][0]["inputs"]["version"] = "2"
     [change] = diff_plans(new, bumped, rules).changes
     assert change.disrupts
+
+
+def test_a_pinned_cluster_addon_is_an_in_place_update(rules: Rules) -> None:
+    old = plan(res("eks:index:Cluster", "eks", {"name": "c", "version": "1.34"}, custom=False))
+    new = copy.deepcopy(old)
+    new["resources"][0]["inputs"]["vpcCniOptions"] = {"addonVersion": "v1.20.4-eksbuild.2"}
+    [change] = diff_plans(old, new, rules).changes
+    assert change.op == "update" and not change.disrupts and not change.breaking
+    assert str(change.consequence).startswith("add-on vpc-cni: updated in place")

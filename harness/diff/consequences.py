@@ -416,14 +416,32 @@ def sqs_queue(s: Situation) -> Consequence | None:
     )
 
 
+ADDON_OPTIONS = {
+    "vpcCniOptions": "vpc-cni",
+    "kubeProxyAddonOptions": "kube-proxy",
+    "corednsAddonOptions": "coredns",
+}
+"""pulumi-eks Cluster inputs that configure an EKS add-on it manages -> the add-on."""
+
+
 def eks_cluster(s: Situation) -> Consequence | None:
     if s.gone:
         return Consequence(
             "a NEW EKS cluster: every node, workload and Kubernetes object of the old cluster is lost",
             breaking=True,
         )
-    if s.op != "update" or "version" not in s.change.paths:
+    if s.op != "update":
         return None
+    if "version" not in s.change.paths:
+        addons = sorted(
+            {ADDON_OPTIONS[p.split(".")[0]] for p in s.change.paths if p.split(".")[0] in ADDON_OPTIONS}
+        )
+        if not addons:
+            return None
+        return Consequence(
+            f"add-on {' and '.join(addons)}: updated in place to the given version where the running one "
+            "differs (its pods roll one by one; no node is replaced)"
+        )
     pools = sorted(_node_pools(s.now), key=_pool_name)
     return Consequence(
         "control plane upgrade (add-ons follow); Karpenter's AMI alias then resolves to the new "

@@ -109,6 +109,7 @@ def cluster(c: Context, existing: ExistingCluster | None) -> ClusterParts:
             network=network,
             endpoint_public_access=cfg.cluster.endpoint_public_access,
             public_access_cidrs=cfg.cluster.effective_public_access_cidrs,
+            addon_versions=cfg.cluster.effective_addon_versions,
         )
         created = Cluster("cluster", ClusterArgs(c.name, c.ctx, create=create), c.on_aws)
         return ClusterParts(created, network, None)

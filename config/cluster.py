@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, WrapValidator
 
+from config.addons_storage import AddonVersion
 from config.base import Model, Network, Problem, collect_problems, hinted, repeats, rule, unique_items
 from config.patterns import (
     CLUSTER_NAME_PATTERN,
@@ -113,6 +114,40 @@ def _admin_access_list(data: Any, handler: Any) -> Any:
     return collect_problems(data, handler, _admin_list)
 
 
+TESTED_VPC_CNI_VERSION = "v1.20.4-eksbuild.2"
+"""The `vpc-cni` add-on version of a created cluster unless `cluster.addonVersions.vpcCni` says otherwise."""
+TESTED_KUBE_PROXY_VERSIONS = {"1.34": "v1.34.0-eksbuild.2"}
+"""The `kube-proxy` add-on version per Kubernetes version (kube-proxy follows the control plane's minor
+version) unless `cluster.addonVersions.kubeProxy` says otherwise."""
+
+
+class AddonVersionsConfig(Model):
+    """The versions of the EKS managed add-ons pulumi-eks installs with a created cluster. pulumi-eks looks
+    up the newest version on every run when none is given (`aws.eks.getAddonVersion`, `mostRecent`), so an
+    unchanged stack would upgrade them unannounced once AWS publishes one: they are pinned per stack."""
+
+    vpc_cni: AddonVersion = Field(
+        default=TESTED_VPC_CNI_VERSION,
+        description=f"`vpc-cni` add-on version. Default: {TESTED_VPC_CNI_VERSION}. Newer ones: `aws eks "
+        "describe-addon-versions --addon-name vpc-cni --kubernetes-version <cluster.kubernetesVersion>`.",
+    )
+    kube_proxy: AddonVersion | None = Field(
+        default=None,
+        description="`kube-proxy` add-on version, of the cluster's Kubernetes minor version (v1.34.x for "
+        "1.34). Unset: "
+        + ", ".join(f"{v} for Kubernetes {k}" for k, v in TESTED_KUBE_PROXY_VERSIONS.items())
+        + "; required for any other `kubernetesVersion`. Newer ones: `aws eks describe-addon-versions "
+        "--addon-name kube-proxy --kubernetes-version <cluster.kubernetesVersion>`.",
+    )
+
+
+def _kube_proxy(versions: Any) -> Any:
+    """`addonVersions.kubeProxy` of the raw data (camelCase keys) or of a default model."""
+    if isinstance(versions, Mapping):
+        return versions.get("kubeProxy")
+    return getattr(versions, "kube_proxy", None)
+
+
 class ClusterConfig(Model):
     """The EKS cluster Karpenter runs on: created here, or an existing one adopted."""
 
@@ -127,6 +162,11 @@ class ClusterConfig(Model):
     kubernetes_version: Annotated[str, StringConstraints(pattern=K8S_VERSION_PATTERN)] = Field(
         default=DEFAULT_KUBERNETES_VERSION,
         description="Kubernetes version of a created cluster (create mode only).",
+    )
+    addon_versions: AddonVersionsConfig | None = Field(
+        default=None,
+        description="Pinned versions of the `vpc-cni` and `kube-proxy` add-ons of a created cluster "
+        "(create mode only; defaults apply when unset).",
     )
     endpoint_public_access: bool = Field(
         default=True,
@@ -177,6 +217,39 @@ class ClusterConfig(Model):
     def _vpc_in_create(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
         if v["mode"] == "adopt" and v.get("vpc") is not None:
             yield Problem(("vpc",), "is for mode create; an adopted cluster keeps its VPC", show=False)
+
+    @rule("mode", "kubernetes_version")
+    def _addon_versions(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        versions = v.get("addon_versions")
+        if not valid("addonVersions", "kubeProxy"):
+            return
+        if v["mode"] == "adopt":
+            if versions is not None:
+                yield Problem(("addonVersions",), "is for mode create; an adopted cluster keeps its add-ons")
+            return
+        minor = v["kubernetes_version"]
+        kube_proxy = _kube_proxy(versions)
+        if kube_proxy is None and minor not in TESTED_KUBE_PROXY_VERSIONS:
+            yield Problem(
+                ("addonVersions", "kubeProxy"),
+                f"is required with kubernetesVersion {minor} (defaults exist for "
+                f"{', '.join(TESTED_KUBE_PROXY_VERSIONS)}): `aws eks describe-addon-versions --addon-name "
+                f"kube-proxy --kubernetes-version {minor}`",
+                show=False,
+            )
+        elif kube_proxy is not None and not str(kube_proxy).startswith(f"v{minor}."):
+            yield Problem(
+                ("addonVersions", "kubeProxy"),
+                f"must be a v{minor}.x version: kube-proxy follows the control plane (kubernetesVersion "
+                f"{minor})",
+            )
+
+    @property
+    def effective_addon_versions(self) -> dict[str, str]:
+        """What pulumi-eks gets for a created cluster: {"vpcCni": ..., "kubeProxy": ...}."""
+        versions = self.addon_versions or AddonVersionsConfig()
+        kube_proxy = versions.kube_proxy or TESTED_KUBE_PROXY_VERSIONS[self.kubernetes_version]
+        return {"vpcCni": versions.vpc_cni, "kubeProxy": kube_proxy}
 
     @property
     def vpc_or_default(self) -> VpcConfig:

@@ -85,6 +85,12 @@ the Fargate profile selects the pod label, ...): a `helmValues` override would s
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 CHART_VALUES_DIR = Path(__file__).resolve().parent / "chart_values"
+SUPPORTED_KARPENTER_VERSIONS = ("1.14.1",)
+"""The Karpenter releases whose controller IAM policy (components/documents/iam.py), CRD fields (the
+NodePool and EC2NodeClass the program renders) and chart values (config/chart_values/) the program carries.
+Another release may need other permissions, fields or values, so it is refused rather than installed with
+1.14.1's policy and checks. Adding one: its policy, its chart values (tools/generate/chart_values.py), the
+CRD checks, then its number here."""
 
 
 @functools.cache
@@ -130,7 +136,10 @@ class KarpenterConfig(Model):
 
     version: Annotated[str, StringConstraints(pattern=VERSION_PATTERN)] = Field(
         default="1.14.1",
-        description="Karpenter release for both charts (`karpenter-crd` and `karpenter`); 1.0.0 or later.",
+        description="Karpenter release for both charts (`karpenter-crd` and `karpenter`): one the program "
+        "carries the IAM policy, CRDs and chart values of ("
+        + ", ".join(SUPPORTED_KARPENTER_VERSIONS)
+        + "); any other is refused.",
     )
     namespace: K8sName = Field(
         default=DEFAULT_KARPENTER_NAMESPACE,
@@ -183,9 +192,10 @@ class KarpenterConfig(Model):
     ) = Field(
         default=None,
         description="OCI repository holding the `karpenter` and `karpenter-crd` charts (a mirror). Unset: "
-        "Karpenter's public ECR (`oci://public.ecr.aws/karpenter`), pulled with a fresh public ECR token; "
-        "required in aws-cn and aws-us-gov, which cannot get one. A private ECR mirror is pulled with "
-        "an ECR token of the stack's account; other registries with Helm's own credentials.",
+        "Karpenter's public ECR (`oci://public.ecr.aws/karpenter`), pulled anonymously; "
+        "required in aws-cn and aws-us-gov, which cannot reach it. A private ECR mirror is pulled with "
+        "a fresh ECR token of its account (new each run: both releases then show an update in every "
+        "preview); other registries with Helm's own credentials.",
     )
     core_dns_on_fargate: bool | None = Field(
         default=None,
@@ -211,6 +221,12 @@ class KarpenterConfig(Model):
             raise ValueError(
                 "must be 1.0.0 or later: this program renders the Karpenter v1 API only "
                 "(NodePool karpenter.sh/v1, EC2NodeClass karpenter.k8s.aws/v1)"
+            )
+        if version not in SUPPORTED_KARPENTER_VERSIONS:
+            raise ValueError(
+                f"is a release this program does not carry; it supports "
+                f"{', '.join(SUPPORTED_KARPENTER_VERSIONS)} (the controller's IAM policy, the CRDs and the "
+                "chart values of each): another release may need other permissions, fields or values"
             )
         return version
 

@@ -1,5 +1,5 @@
-"""The registry login for the Karpenter chart pulls: a fresh token, asked of the account before anything
-is registered (public ECR, a private ECR registry, or Helm's own credentials)."""
+"""The registry login for the Karpenter chart pulls, asked of the account before anything is registered:
+none for public ECR (anonymous pulls), a fresh token for a private ECR mirror, or Helm's own credentials."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from components.blocks.helm import ChartCredentials
 
 
 def chart_credentials_source(repository: str) -> dict[str, Any]:
-    """How to log in to a chart repository: public ECR (token from us-east-1), a private ECR registry
-    (token of its account, in its region), or nothing (Helm's own credentials)."""
+    """How to log in to a chart repository: public ECR (anonymously), a private ECR registry (token of
+    its account, in its region), or nothing (Helm's own credentials)."""
     host = repository.removeprefix("oci://").split("/", 1)[0]
     if host == "public.ecr.aws":
         return {"kind": "public-ecr"}
@@ -25,30 +25,19 @@ def chart_credentials_source(repository: str) -> dict[str, Any]:
 
 
 def chart_credentials(repository: str, provider: aws.Provider) -> ChartCredentials | None:
-    """A fresh registry token for the chart pulls, secret (never in plan.json or the state in clear)."""
+    """The login for the chart pulls: a fresh ECR token (secret, never in plan.json or the state in
+    clear) for a private ECR mirror; none otherwise.
+
+    Public ECR serves public repositories to unauthenticated pulls ("Amazon ECR Public supports both
+    unauthenticated and authenticated pulls", AWS ECR Public user guide; Karpenter's own install script
+    logs out of public.ecr.aws "to perform an unauthenticated pull"). No token means no input that changes
+    between runs, so an unchanged stack previews no change of its releases."""
     source = chart_credentials_source(repository)
-    opts = pulumi.InvokeOutputOptions(provider=provider)
-    if source["kind"] == "public-ecr":
-        # Public ECR issues tokens only in us-east-1 (as Karpenter's own Terraform example fetches it);
-        # pulumi-aws 7 takes the region per call, with the stack's (aws partition) credentials. A plain
-        # call, so a caller that may not get one (an SCP denying us-east-1, no
-        # ecr-public:GetAuthorizationToken or sts:GetServiceBearerToken) pulls anonymously, with a warning,
-        # instead of failing: Karpenter's charts are public.
-        try:
-            token = aws.ecrpublic.get_authorization_token(
-                region="us-east-1", opts=pulumi.InvokeOptions(provider=provider)
-            )
-        except Exception as exc:
-            pulumi.log.warn(
-                "no public ECR token for the chart pulls, pulling anonymously (a stale public.ecr.aws token "
-                "in Docker's or Helm's credential store then makes them fail with 403: `docker logout "
-                f"public.ecr.aws`; `helm registry logout public.ecr.aws`): {exc}"
-            )
-            return None
-        return ChartCredentials(token.user_name, pulumi.Output.secret(token.password))
-    if source["kind"] == "ecr":
-        private = aws.ecr.get_authorization_token_output(
-            registry_id=source["registry_id"], region=source["region"], opts=opts
-        )
-        return ChartCredentials(private.user_name, pulumi.Output.secret(private.password))
-    return None
+    if source["kind"] != "ecr":
+        return None
+    private = aws.ecr.get_authorization_token_output(
+        registry_id=source["registry_id"],
+        region=source["region"],
+        opts=pulumi.InvokeOutputOptions(provider=provider),
+    )
+    return ChartCredentials(private.user_name, pulumi.Output.secret(private.password))

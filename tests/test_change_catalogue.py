@@ -45,6 +45,11 @@ def _set(path: str, value: Any) -> Callable[[Values], None]:
     return mutate
 
 
+def _upgrade_kubernetes(values: Values) -> None:
+    _set("cluster.kubernetesVersion", "1.35")(values)
+    _set("cluster.addonVersions", {"kubeProxy": "v1.35.0-eksbuild.1"})(values)
+
+
 def _add_pool(values: Values) -> None:
     values["nodePools"].append(
         {
@@ -125,7 +130,8 @@ CATALOGUE: dict[str, Case] = {
         "dev",
         "karpenter.version 1.14.1 -> 1.14.2",
         _set("karpenter.version", "1.14.2"),
-        disrupts=S("Release:karpenter-controller"),
+        refused=True,
+        notes="a release whose IAM policy, CRDs and chart values the program does not carry",
     ),
     "add a pool": Case(
         "dev",
@@ -163,6 +169,32 @@ CATALOGUE: dict[str, Case] = {
         ),
         disrupts=S("NodePool:capacity-graviton-on-demand", "NodePool:capacity-graviton-spot"),
         notes="template hash: every node of the pool drifts",
+    ),
+    "reorder families": Case(
+        "dev",
+        "graviton families [m8g, c7g, r7g] -> [c7g, r7g, m8g]",
+        lambda v: _pool(v, "graviton").__setitem__("families", ["c7g", "r7g", "m8g"]),
+        notes="requirements are sets to Karpenter: no node drifts",
+    ),
+    "add a family": Case(
+        "dev",
+        "graviton families += m7g",
+        lambda v: _pool(v, "graviton")["families"].append("m7g"),
+        notes="a widened requirement still admits every node: none drifts",
+    ),
+    "remove a family": Case(
+        "dev",
+        "graviton families -= r7g",
+        lambda v: _pool(v, "graviton").__setitem__("families", ["m8g", "c7g"]),
+        disrupts=S("NodePool:capacity-graviton-on-demand", "NodePool:capacity-graviton-spot"),
+        notes="only the r7g nodes drift",
+    ),
+    "label a pool": Case(
+        "dev",
+        "graviton labels += example.com/tier: web",
+        lambda v: _pool(v, "graviton").__setitem__("labels", {"example.com/tier": "web"}),
+        disrupts=S("NodePool:capacity-graviton-on-demand", "NodePool:capacity-graviton-spot"),
+        notes="template labels are hashed: every node of the pool drifts",
     ),
     "pin a new AMI": Case(
         "prod",
@@ -324,8 +356,8 @@ CATALOGUE: dict[str, Case] = {
     ),
     "upgrade Kubernetes": Case(
         "dev",
-        "cluster.kubernetesVersion 1.34 -> 1.35",
-        _set("cluster.kubernetesVersion", "1.35"),
+        "cluster.kubernetesVersion 1.34 -> 1.35, with kube-proxy's add-on version",
+        _upgrade_kubernetes,
         disrupts=S("Cluster:cluster-eks"),
     ),
 }
@@ -415,7 +447,7 @@ def breaks_environment(change: Change) -> bool:
     if t in ("aws:iam/policy:Policy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
         return change.delete_first
     if t in ("kubernetes:karpenter.sh/v1:NodePool", "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"):
-        return change.op == "replace"
+        return True  # replaced or deleted: its nodes are drained and terminated
     if t == "aws:eks/addon:Addon":
         return r.inputs.get("addonName") == "coredns"
     return False
@@ -459,13 +491,48 @@ def test_consequences_name_the_budget_and_the_pods(rules: Rules) -> None:
     assert "namespace karpenter deletes" in str(by_label["Namespace:karpenter-namespace"].consequence)
     narrowed = _outcome("add an instance filter")
     assert narrowed is not None
-    assert all("whose labels no longer match" in str(c.consequence) for c in narrowed.of("update"))
+    assert all("the requirements no longer admit them" in str(c.consequence) for c in narrowed.of("update"))
     tainted = _outcome("add a startup taint and a grace period")
     assert tainted is not None
     assert all("every node of NodePool" in str(c.consequence) for c in tainted.of("update"))
     limits = _outcome("change limits")
     assert limits is not None
     assert all(not c.disrupts and not c.breaking for c in limits.changes)
+
+
+NODE_POOL_LINES = {
+    "reorder families": "no node of NodePool {pool} drifts",
+    "add a family": "no node of NodePool {pool} drifts",
+    "remove a family": "the nodes of NodePool {pool} with instance family r7g drift",
+    "label a pool": "every node of NodePool {pool} drifts and is replaced (`spec.template.metadata.labels",
+    "change a ratio": "the nodes of NodePool {pool} with Spot/On-Demand spread value (spread.karpenter-eks.",
+    "change limits": "no node is replaced",
+    "change budgets": "no node is replaced",
+}
+"""What the NodePool rows' consequence line says: which nodes drift (none, those of a removed value, all)."""
+
+
+@pytest.mark.parametrize("name", sorted(NODE_POOL_LINES))
+def test_node_pool_rows_name_the_nodes_that_drift(name: str, rules: Rules) -> None:
+    diff = _outcome(name)
+    assert diff is not None
+    pools = [c for c in diff.changes if c.resource.type == "kubernetes:karpenter.sh/v1:NodePool"]
+    assert pools
+    for change in pools:
+        pool = str(change.resource.inputs["metadata"]["name"])
+        assert NODE_POOL_LINES[name].format(pool=pool) in str(change.consequence), change.consequence
+        assert change.disrupts == ("no node" not in NODE_POOL_LINES[name])
+    if name == "remove a family":
+        assert all("m8g" not in str(c.consequence) for c in pools)
+
+
+def test_deleting_a_node_pool_breaks(rules: Rules) -> None:
+    diff = _outcome("remove a pool")
+    assert diff is not None
+    assert {c.label for c in diff.breaking} >= {
+        "NodePool:capacity-x86-on-demand",
+        "NodePool:capacity-x86-spot",
+    }
 
 
 def test_iam_path_cascades_through_unknown_arns(rules: Rules) -> None:

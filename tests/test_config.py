@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from config.base import ConfigError
+from config.karpenter import SUPPORTED_KARPENTER_VERSIONS, chart_value_paths
 from config.load import misplaced_keys, parse_stack_config, raw_stack_config
 from harness.stack_files import ROOT
 from harness.synth import main as synth_main
@@ -278,3 +279,8 @@ def test_a_key_under_the_wrong_namespace_is_pointed_out() -> None:
         "nodePools: required key is missing (aws:nodePools is not read: set karpenter-eks:nodePools, under "
         "`config:` in Pulumi.<stack>.yaml)"
     ]
+
+
+def test_every_supported_karpenter_release_has_its_chart_values() -> None:
+    assert SUPPORTED_KARPENTER_VERSIONS
+    assert all(chart_value_paths(v) is not None for v in SUPPORTED_KARPENTER_VERSIONS)

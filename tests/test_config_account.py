@@ -195,18 +195,6 @@ def test_a_small_spot_pool_is_warned_about_in_the_preview(dev_values: dict[str, 
     assert any("graviton-spot admits only 13 instance types" in w for w in plan.warnings), plan.warnings
 
 
-def test_helm_values_of_another_chart_version_are_warned_about_not_refused(
-    dev_values: dict[str, Any],
-) -> None:
-    dev_values["karpenter"]["version"] = "1.13.0"
-    dev_values["karpenter"]["helmValues"] = {"replica": 3}
-    plan = render(dev_values)
-    assert any(
-        w.startswith("karpenter.helmValues: chart version 1.13.0 is not the pinned one")
-        for w in plan.warnings
-    )
-
-
 def test_an_uncatalogued_region_falls_back_to_the_naming_rule(dev_values: dict[str, Any]) -> None:
     # cn-north-1: moto lists its zones (a, b) but ships no offerings for it.
     assert json.loads((CATALOGUE / "cn-north-1.json").read_text())["families"] == {}

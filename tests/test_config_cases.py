@@ -967,6 +967,32 @@ BAD: list[Case] = [
         ],
     ),
     Case(
+        "add-on versions: another Kubernetes version needs kube-proxy's, of its minor version",
+        {"cluster.kubernetesVersion": "1.35", "cluster.addonVersions": {"vpcCni": "v1.20"}},
+        [
+            ("cluster.addonVersions.vpcCni", "an EKS add-on version such as"),
+            (
+                "cluster.addonVersions.kubeProxy",
+                "is required with kubernetesVersion 1.35 (defaults exist for 1.34)",
+            ),
+        ],
+    ),
+    Case(
+        "add-on versions: kube-proxy of another minor version",
+        {"cluster.addonVersions": {"kubeProxy": "v1.33.3-eksbuild.1"}},
+        [
+            (
+                "cluster.addonVersions.kubeProxy",
+                "must be a v1.34.x version: kube-proxy follows the control plane",
+            )
+        ],
+    ),
+    Case(
+        "add-on versions in adopt mode",
+        {"cluster.mode": "adopt", "cluster.vpc": DELETE, "cluster.addonVersions": {}},
+        [("cluster.addonVersions", "is for mode create")],
+    ),
+    Case(
         "bad subnet ID",
         {
             "cluster.mode": "adopt",
@@ -991,6 +1017,16 @@ BAD: list[Case] = [
     ),
     # --- versions ----------------------------------------------------------------------------------
     Case("Karpenter version below 1.0", {"karpenter.version": "0.37.0"}, [("karpenter.version", "v1 API")]),
+    Case(
+        "Karpenter release the program does not carry",
+        {"karpenter.version": "1.14.2"},
+        [
+            (
+                "karpenter.version",
+                "is a release this program does not carry; it supports 1.14.1 (the controller's",
+            )
+        ],
+    ),
     Case(
         "Karpenter version with v", {"karpenter.version": "v1.14.1"}, [("karpenter.version", "no leading v")]
     ),

@@ -12,6 +12,7 @@ import pytest
 
 from harness import diff as diff_tool
 from harness.diff import (
+    Change,
     DiffError,
     Rules,
     delete_first,
@@ -222,21 +223,22 @@ def test_nodepool_template_changes_drift_and_name_the_budget(rules: Rules) -> No
     }
     old = plan(res(NODEPOOL, "p", {"metadata": {"name": "p"}, "spec": spec}))
     drift = copy.deepcopy(old)
-    drift["resources"][0]["inputs"]["spec"]["template"]["spec"]["startupTaints"] = [{"key": "k"}]
+    drift["resources"][0]["inputs"]["spec"]["template"]["spec"]["nodeClassRef"]["name"] = "other"
     [change] = diff_plans(old, drift, rules).changes
     assert change.disrupts and not change.breaking
     assert change.consequence == (
-        "every node of NodePool p drifts and is replaced, under its Drifted budget: "
+        "every node of NodePool p drifts and is replaced (`spec.template.spec.nodeClassRef.name`: part of "
+        "the template's hash), under its Drifted budget: "
         "none from `@daily` (UTC) for 1h; at most 3 of its nodes at a time"
     )
-    # Requirements are matched against each node's labels, not hashed: only non-matching nodes drift.
     narrowed = copy.deepcopy(old)
-    narrowed["resources"][0]["inputs"]["spec"]["template"]["spec"]["requirements"] = [{"key": "k"}]
+    narrowed["resources"][0]["inputs"]["spec"]["template"]["spec"]["requirements"] = [
+        {"key": "topology.kubernetes.io/zone", "operator": "In", "values": ["eu-west-1a"]}
+    ]
     [change] = diff_plans(old, narrowed, rules).changes
-    assert change.disrupts and not change.breaking
+    assert change.disrupts
     assert str(change.consequence).startswith(
-        "nodes of NodePool p whose labels no longer match its requirements (zones, instance filters, "
-        "families) drift and are replaced, the others stay"
+        "the nodes of NodePool p with zone other than eu-west-1a drift and are replaced"
     )
     limits = copy.deepcopy(old)
     limits["resources"][0]["inputs"]["spec"]["limits"]["cpu"] = 20
@@ -363,3 +365,71 @@ def test_children_inherit_their_parents_aliases(rules: Rules) -> None:
     assert result.labels("create") == ["Role:node-identity-role"] and result.labels("delete") == [
         "Role:nodes-role"
     ]
+
+
+def test_updates_show_old_and_new_values_and_mask_secrets(rules: Rules) -> None:
+    release = "kubernetes:helm.sh/v3:Release"
+    old = plan(
+        res(
+            release, "lbc", {"chart": "aws-load-balancer-controller", "version": "3.5.0", "values": {"a": 1}}
+        ),
+        res(release, "portainer", {"chart": "portainer", "version": "239.4.0", "repositoryOpts": "[secret]"}),
+    )
+    old["resources"][1]["secretDigests"] = {"repositoryOpts": "aaaa"}
+    new = copy.deepcopy(old)
+    new["resources"][0]["inputs"]["version"] = "3.5.1"
+    new["resources"][0]["inputs"]["values"] = {"a": 2, "policy": "x" * 100}
+    new["resources"][1]["secretDigests"] = {"repositoryOpts": "bbbb"}
+    text = to_markdown(diff_plans(old, new, rules), "dev", "base")
+    assert "`values.a`: `1` → `2`" in text
+    assert "`values.policy`, `version`" in text  # too long to show: the path only
+    assert "`version`: `3.5.0` → `3.5.1`" in text
+    assert "`repositoryOpts` (secret)" in text
+    assert "aaaa" not in text and "bbbb" not in text
+
+
+def test_ec2nodeclass_lines_name_the_nodes_that_drift(rules: Rules) -> None:
+    nodeclass = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+    spec = {"subnetSelectorTerms": [{"tags": {"a": "b"}}], "ipPrefixCount": 1, "userData": "x"}
+    old = plan(res(nodeclass, "c", {"metadata": {"name": "default"}, "spec": spec}))
+
+    def changed(key: str, value: Any) -> Change:
+        new = copy.deepcopy(old)
+        new["resources"][0]["inputs"]["spec"][key] = value
+        [change] = diff_plans(old, new, rules).changes
+        return change
+
+    subnets = changed("subnetSelectorTerms", [{"tags": {"a": "c"}}])
+    assert subnets.disrupts and str(subnets.consequence).startswith(
+        "the nodes in a subnet the new terms no longer select (EC2NodeClass default) drift"
+    )
+    user_data = changed("userData", "y")
+    assert user_data.disrupts and str(user_data.consequence).startswith("every node of EC2NodeClass default")
+    prefixes = changed("ipPrefixCount", 2)
+    assert not prefixes.disrupts and prefixes.consequence is None
+
+
+def test_a_release_whose_login_alone_changes_restarts_nothing(rules: Rules) -> None:
+    chart = "oci://public.ecr.aws/karpenter/karpenter"
+    old = plan(res("kubernetes:helm.sh/v3:Release", "karpenter-controller", {"chart": chart, "version": "1"}))
+    old["resources"][0]["inputs"]["repositoryOpts"] = "[secret]"
+    old["resources"][0]["secretDigests"] = {"repositoryOpts": "aaaa"}
+    new = copy.deepcopy(old)
+    del new["resources"][0]["inputs"]["repositoryOpts"]
+    new["resources"][0]["secretDigests"] = {}
+    [change] = diff_plans(old, new, rules).changes
+    assert change.paths == ["repositoryOpts"] and not change.disrupts
+    assert "nothing restarts" in str(change.consequence)
+    bumped = copy.deepcopy(new)
+    bumped["resources"][0]["inputs"]["version"] = "2"
+    [change] = diff_plans(new, bumped, rules).changes
+    assert change.disrupts
+
+
+def test_a_pinned_cluster_addon_is_an_in_place_update(rules: Rules) -> None:
+    old = plan(res("eks:index:Cluster", "eks", {"name": "c", "version": "1.34"}, custom=False))
+    new = copy.deepcopy(old)
+    new["resources"][0]["inputs"]["vpcCniOptions"] = {"addonVersion": "v1.20.4-eksbuild.2"}
+    [change] = diff_plans(old, new, rules).changes
+    assert change.op == "update" and not change.disrupts and not change.breaking
+    assert str(change.consequence).startswith("add-on vpc-cni: updated in place")

@@ -57,6 +57,8 @@ class CreateArgs:
     endpoint_public_access: bool
     public_access_cidrs: list[str] | None
     """None without public access: pulumi-eks refuses CIDRs then."""
+    addon_versions: dict[str, str] = field(default_factory=dict)
+    """{"vpcCni": ..., "kubeProxy": ...}: pinned, or pulumi-eks looks up the newest on every run."""
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -173,8 +175,16 @@ class Cluster(pulumi.ComponentResource):
             # CoreDNS is installed by the Fargate component, after its Fargate profile exists, with
             # computeType Fargate: here it would wait for nodes that do not exist yet.
             coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
-            # vpc-cni and kube-proxy as EKS managed add-ons (not the self-managed bootstrap copies).
+            # vpc-cni and kube-proxy as EKS managed add-ons (not the self-managed bootstrap copies), at
+            # pinned versions: without one, pulumi-eks asks for the newest on every run
+            # (`getAddonVersionOutput({mostRecent: true})`, nodejs/eks/addons/cni-addon.ts and
+            # cluster/cluster.ts), so a preview of an unchanged stack would upgrade them. VPC CNI's field is
+            # `addonVersion`, kube-proxy's `version` (eks-4.4.0 schema: VpcCniOptions, KubeProxyAddonOptions).
             use_default_vpc_cni=False,
+            vpc_cni_options=eks.VpcCniOptionsArgs(addon_version=args.addon_versions.get("vpcCni")),
+            kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(
+                version=args.addon_versions.get("kubeProxy")
+            ),
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -17,6 +17,7 @@ from components.blocks.naming import (
     KARPENTER_CRD_CHART,
     NODE_ROLE_PREFIX,
 )
+from harness.diff.drift import node_pool_drift
 from harness.diff.model import Change, Diff, Res, resources
 from harness.diff.paths import get_path
 
@@ -24,26 +25,36 @@ NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
-# NodePool and EC2NodeClass fields whose change makes Karpenter replace nodes (drift). Karpenter's own
-# docs (concepts/disruption, "Drift"): any change of the NodePool's spec.template; for the EC2NodeClass,
-# the fields the replacements.json note lists.
-NODECLASS_DRIFT_FIELDS = (
-    "amiSelectorTerms",
-    "amiFamily",
-    "blockDeviceMappings",
-    "metadataOptions",
-    "role",
-    "instanceProfile",
-    "subnetSelectorTerms",
-    "securityGroupSelectorTerms",
-    "capacityReservationSelectorTerms",
-    "userData",
-    "tags",
-    "kubelet",
-    "associatePublicIPAddress",
-    "instanceStorePolicy",
-    "detailedMonitoring",
-)
+# EC2NodeClass fields whose change makes Karpenter replace nodes (drift), as aws/karpenter-provider-aws
+# v1.14.1 decides it (`pkg/cloudprovider/drift.go`, `EC2NodeClass.Hash` in `pkg/apis/v1/ec2nodeclass.go`):
+# the spec is hashed except the selector terms and ipPrefixCount (`hash:"ignore"`); a hashed field drifts
+# every node; a selector drifts the nodes whose resolved AMI, subnet, security groups or reservation the
+# new terms no longer select (checked against `status`). NodePool fields: harness/diff/drift.py.
+EVERY_NODE = "every node"
+NODECLASS_DRIFT_FIELDS: dict[str, str] = {
+    "blockDeviceMappings": EVERY_NODE,
+    "metadataOptions": EVERY_NODE,
+    "role": EVERY_NODE,
+    "instanceProfile": EVERY_NODE,
+    "userData": EVERY_NODE,
+    "tags": EVERY_NODE,
+    "kubelet": EVERY_NODE,
+    "associatePublicIPAddress": EVERY_NODE,
+    "instanceStorePolicy": EVERY_NODE,
+    "detailedMonitoring": EVERY_NODE,
+    "placementGroupSelector": EVERY_NODE,
+    "networkInterfaces": EVERY_NODE,
+    "context": EVERY_NODE,
+    "cpuOptions": EVERY_NODE,
+    # AMI drift is checked per node (its image among `status.amis`), but the program's terms are one
+    # alias: a new alias selects other AMIs, so every node runs one no longer selected.
+    "amiSelectorTerms": EVERY_NODE,
+    "amiFamily": EVERY_NODE,
+    "subnetSelectorTerms": "the nodes in a subnet the new terms no longer select",
+    "securityGroupSelectorTerms": "every node whose security groups differ from the new selection",
+    "capacityReservationSelectorTerms": "the nodes in a capacity reservation the new terms no longer select",
+}
+"""EC2NodeClass spec field -> which of its nodes drift when it changes (no row: none, e.g. ipPrefixCount)."""
 
 FARGATE_WORKLOADS: dict[tuple[str, str], str] = {
     ("k8s-app", "kube-dns"): "CoreDNS (cluster DNS)",
@@ -201,8 +212,16 @@ def fargate_profile(s: Situation) -> Consequence | None:
     )
 
 
+RELEASE_LOGIN_INPUTS = ("repositoryOpts", "chart")
+"""Release inputs that change where or how the chart is pulled, not what it renders (the same version)."""
+
+
 def helm_release(s: Situation) -> Consequence | None:
     if s.op == "update" and _chart(s.r).endswith(f"/{KARPENTER_CHART}"):
+        if all(p.split(".")[0].split(" (")[0] in RELEASE_LOGIN_INPUTS for p in s.change.paths):
+            return Consequence(
+                "helm upgrade with the same manifests (only the chart's source or login): nothing restarts"
+            )
         return Consequence(
             "helm upgrade: the controller pods restart one by one (leader election hands over)", disrupts=True
         )
@@ -237,35 +256,49 @@ def namespace(s: Situation) -> Consequence | None:
 
 
 def node_pool(s: Situation) -> Consequence | None:
+    """Deleting a pool terminates its nodes (breaking); an update drifts the nodes harness/diff/drift.py
+    names: all of them, those whose labels the requirements no longer admit, or none."""
     name = _pool_name(s.r)
     if s.gone:
         return Consequence(
             f"Karpenter drains and terminates every node of NodePool {name} (the delete waits up to 45m)",
-            breaking=s.op == "replace",
+            breaking=True,
         )
     if s.op != "update":
         return None
-    template = [p for p in s.change.paths if p.startswith("spec.template")]
-    if template and all(p.startswith(NODE_POOL_REQUIREMENTS) for p in template):
+    old = s.change.old.inputs if s.change.old is not None else {}
+    drift = node_pool_drift(s.change.paths, old, s.r.inputs)
+    budget = f"under its Drifted budget: {budgets_text(s.r)}"
+    if drift.hashed:
+        fields = ", ".join(f"`{p}`" for p in dict.fromkeys(drift.hashed))
         return Consequence(
-            f"nodes of NodePool {name} whose labels no longer match its requirements (zones, instance "
-            "filters, families) drift and are replaced, the others stay (a widened requirement drifts "
-            f"none), under its Drifted budget: {budgets_text(s.r)}",
+            f"every node of NodePool {name} drifts and is replaced ({fields}: part of the template's "
+            f"hash), {budget}",
             disrupts=True,
         )
-    if template:
+    if drift.requirement_nodes:
         return Consequence(
-            f"every node of NodePool {name} drifts and is replaced, under its Drifted budget: "
-            f"{budgets_text(s.r)}",
+            f"the nodes of NodePool {name} with {'; '.join(drift.requirement_nodes)} drift and are "
+            f"replaced (the requirements no longer admit them), {budget}; the others stay",
             disrupts=True,
+        )
+    if any(p.startswith("spec.template") for p in s.change.paths):
+        return Consequence(
+            f"no node of NodePool {name} drifts: the requirements still admit every running node "
+            "(reordered or widened)"
         )
     return Consequence("no node is replaced (limits, weight and disruption settings do not drift nodes)")
 
 
-def _drifts_nodes(paths: Iterable[str]) -> bool:
-    return any(
-        p.split(".")[1].split("[")[0] in NODECLASS_DRIFT_FIELDS for p in paths if p.startswith("spec.")
-    )
+def _class_drift(paths: Iterable[str]) -> list[str]:
+    """Which nodes the changed EC2NodeClass fields drift, one phrase per rule, EVERY_NODE first."""
+    found = {
+        NODECLASS_DRIFT_FIELDS[field]
+        for p in paths
+        if p.startswith("spec.")
+        and (field := p.split(".")[1].split("[")[0].split(" (")[0]) in NODECLASS_DRIFT_FIELDS
+    }
+    return sorted(found, key=lambda text: (text != EVERY_NODE, text))
 
 
 def node_class(s: Situation) -> Consequence | None:
@@ -276,13 +309,17 @@ def node_class(s: Situation) -> Consequence | None:
             f"every node launched from EC2NodeClass {name} is drained and terminated, and NodePools "
             f"{', '.join(sorted(_pool_name(p) for p in pools)) or '(none)'} cannot launch nodes "
             "until it exists",
-            breaking=s.op == "replace",
+            breaking=True,
         )
-    if s.op == "update" and _drifts_nodes(s.change.paths):
+    drift = _class_drift(s.change.paths) if s.op == "update" else []
+    if drift:
+        budget = f"under each NodePool's Drifted budget ({pools_budgets(pools)})"
+        if drift[0] == EVERY_NODE:
+            return Consequence(
+                f"every node of EC2NodeClass {name} drifts and is replaced, {budget}", disrupts=True
+            )
         return Consequence(
-            f"every node of EC2NodeClass {name} drifts and is replaced, under each NodePool's Drifted "
-            f"budget ({pools_budgets(pools)})",
-            disrupts=True,
+            f"{'; '.join(drift)} (EC2NodeClass {name}) drift and are replaced, {budget}", disrupts=True
         )
     return None
 
@@ -379,14 +416,32 @@ def sqs_queue(s: Situation) -> Consequence | None:
     )
 
 
+ADDON_OPTIONS = {
+    "vpcCniOptions": "vpc-cni",
+    "kubeProxyAddonOptions": "kube-proxy",
+    "corednsAddonOptions": "coredns",
+}
+"""pulumi-eks Cluster inputs that configure an EKS add-on it manages -> the add-on."""
+
+
 def eks_cluster(s: Situation) -> Consequence | None:
     if s.gone:
         return Consequence(
             "a NEW EKS cluster: every node, workload and Kubernetes object of the old cluster is lost",
             breaking=True,
         )
-    if s.op != "update" or "version" not in s.change.paths:
+    if s.op != "update":
         return None
+    if "version" not in s.change.paths:
+        addons = sorted(
+            {ADDON_OPTIONS[p.split(".")[0]] for p in s.change.paths if p.split(".")[0] in ADDON_OPTIONS}
+        )
+        if not addons:
+            return None
+        return Consequence(
+            f"add-on {' and '.join(addons)}: updated in place to the given version where the running one "
+            "differs (its pods roll one by one; no node is replaced)"
+        )
     pools = sorted(_node_pools(s.now), key=_pool_name)
     return Consequence(
         "control plane upgrade (add-ons follow); Karpenter's AMI alias then resolves to the new "
@@ -459,11 +514,3 @@ def annotate(change: Change, base: Mapping[str, Any], now: Mapping[str, Any], di
     change.breaking = found.breaking if found else False
     if found and found.disrupts:
         change.disrupts = True
-
-
-NODE_POOL_REQUIREMENTS = "spec.template.spec.requirements"
-"""Karpenter checks a NodePool's requirements against each node's labels (RequirementsDrifted) apart from
-the template hash (its `hash:"ignore"`): a change drifts only the nodes that no longer match. Every other
-template field (labels, taints, startupTaints, terminationGracePeriod, expireAfter, nodeClassRef) is in
-the hash and drifts every node (kubernetes-sigs/karpenter v1.14.1 pkg/controllers/nodeclaim/disruption/
-drift.go, pkg/apis/v1/nodepool.go)."""

@@ -52,8 +52,13 @@ def _input_changes(old: Res, new: Res) -> list[Path_]:
     ):
         paths.append(path)
     for key in sorted(secret_keys):
+        if "." in key:
+            continue
+        if (key in old.inputs) != (key in new.inputs):
+            paths.append((key,))  # a secret input added or removed
+            continue
         # A plan written before plan.json had digests cannot tell: no change is claimed.
-        if "." in key or key not in old.secret_digests or key not in new.secret_digests:
+        if key not in old.secret_digests or key not in new.secret_digests:
             continue
         if old.secret_digests[key] != new.secret_digests[key]:
             paths.append((key,))

@@ -67,3 +67,26 @@ def get_path(doc: Any, dotted: str) -> Any:
             return None
         doc = doc.get(part)
     return doc
+
+
+def parse(shown: str) -> Path_:
+    """The inverse of `show`: `selectors[0].labels` -> ("selectors", 0, "labels")."""
+    path: list[str | int] = []
+    for part in shown.split("."):
+        head, *indexes = part.split("[")
+        if head:
+            path.append(head)
+        path += [int(i.rstrip("]")) for i in indexes if i.rstrip("]").isdigit()]
+    return tuple(path)
+
+
+def value_at(doc: Any, path: Path_) -> Any:
+    """The value at `path`, or None where the path does not exist."""
+    for part in path:
+        if isinstance(part, int):
+            if not isinstance(doc, list) or part >= len(doc):
+                return None
+        elif not isinstance(doc, Mapping):
+            return None
+        doc = doc[part] if isinstance(part, int) else doc.get(part)
+    return doc

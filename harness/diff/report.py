@@ -3,11 +3,43 @@ with its consequence line."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from harness.diff.model import Change, Diff
+from harness.diff.paths import parse, value_at
 
 OPS = ("create", "update", "replace", "delete")
 ORDER = ("replace", "delete", "create", "update")
 """Sections in the order a reviewer needs them: what is lost first."""
+SECRET = "[secret]"
+"""How plan.json writes a secret (harness/plan.py; the diff reads plan files without the renderer)."""
+LONGEST_VALUE = 60
+"""Values longer than this (a policy document, a kubeconfig) are left out of the update line."""
+
+
+def _shown(value: Any) -> str | None:
+    """A value as the update line shows it; None when it is too long (or a secret) to show."""
+    if value is None:
+        return "unset"
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    if SECRET in text or len(text) > LONGEST_VALUE:
+        return None
+    return text
+
+
+def _with_values(c: Change, path: str) -> str:
+    """`path`, with `old → new` when both are short enough to read; a secret only says it changed."""
+    bare = path.split(" (")[0]
+    key = parse(bare)
+    if not key or c.old is None or "unknown at preview" in path:
+        return f"`{path}`"
+    if any(str(key[0]) == k.split(".")[0] for k in (*c.old.secret_digests, *c.resource.secret_digests)):
+        return f"`{path}` (secret)"
+    old, new = _shown(value_at(c.old.inputs, key)), _shown(value_at(c.resource.inputs, key))
+    if old is None or new is None or old == new:
+        return f"`{path}`"
+    return f"`{path}`: `{old}` → `{new}`"
 
 
 def _header(diff: Diff, stack: str, base_label: str, now_label: str) -> list[str]:
@@ -41,7 +73,7 @@ def _head(c: Change) -> str:
         if rest:
             head += "; also " + ", ".join(f"`{p}`" for p in rest)
     elif c.op == "update":
-        head += ": " + ", ".join(f"`{p}`" for p in c.paths)
+        head += ": " + ", ".join(_with_values(c, p) for p in c.paths)
     return head
 
 

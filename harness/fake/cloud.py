@@ -3,6 +3,7 @@ its service (one module per service in this package), deterministically."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -36,6 +37,8 @@ CALLS: Mapping[str, CallHandler] = {
     **ecr.CALLS,
 }
 """Data-source token -> its answer; a call without one is a gap in the fake cloud, so it fails loudly."""
+RUNS = itertools.count(1)
+"""Renders so far in this process: each `FakeCloud` sets `World.run` from it."""
 
 
 class FakeCloud(pulumi_mocks.Mocks):
@@ -43,6 +46,7 @@ class FakeCloud(pulumi_mocks.Mocks):
 
     def __init__(self, world: World) -> None:
         self.world = world
+        world.run = next(RUNS)
         self.invokes: list[tuple[str, str | None]] = []
         """Every data-source call: (token, provider reference)."""
         self.invoke_args: list[tuple[str, Any]] = []

@@ -1,4 +1,4 @@
-"""ECR and ECR Public: the registry tokens Helm logs in with."""
+"""ECR and ECR Public: the registry tokens Helm logs in with, new on every run (as AWS issues them)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ def _public_token(world: World, a: dict[str, Any]) -> dict[str, Any]:
     return {
         "authorizationToken": "QVdTOmZha2UtdG9rZW4=",
         "userName": "AWS",
-        "password": "fake-public-ecr-token",
-        "expiresAt": "2026-11-22T12:00:00Z",
+        "password": f"fake-public-ecr-token-{world.run}",
+        "expiresAt": f"2026-11-22T{world.run % 24:02}:00:00Z",
         "id": "us-east-1",
     }
 
@@ -22,9 +22,9 @@ def _token(world: World, a: dict[str, Any]) -> dict[str, Any]:
     return {
         "authorizationToken": "QVdTOmZha2UtdG9rZW4=",
         "userName": "AWS",
-        "password": "fake-ecr-token",
+        "password": f"fake-ecr-token-{world.run}",
         "proxyEndpoint": f"https://{registry}",
-        "expiresAt": "2026-11-22T12:00:00Z",
+        "expiresAt": f"2026-11-22T{world.run % 24:02}:00:00Z",
         "id": world.region,
     }
 

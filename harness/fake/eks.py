@@ -37,6 +37,31 @@ def _pod_identity_association(r: Registration) -> None:
     r.rid = f"{cluster},{aid}"
 
 
+def _get_addon_version(world: World, a: dict[str, Any]) -> dict[str, Any]:
+    """getAddonVersion: the default version of an add-on for a Kubernetes version, or with `mostRecent`
+    the newest, which AWS raises now and then: here on every run."""
+    kubernetes = str(a.get("kubernetesVersion") or "1.34")
+    build = 1 + world.run if a.get("mostRecent") else 1
+    name = str(a.get("addonName"))
+    version = f"v{kubernetes}.0-eksbuild.{build}" if name == "kube-proxy" else f"v1.20.0-eksbuild.{build}"
+    return {"addonName": name, "kubernetesVersion": kubernetes, "version": version, "id": name}
+
+
+def _managed_addon_versions(r: Registration) -> dict[str, str]:
+    """The versions pulumi-eks gives the add-ons it manages: the pinned one, else the newest it looks up
+    on every run (`getAddonVersionOutput({mostRecent: true})`, nodejs/eks/cluster/cluster.ts)."""
+    kubernetes = str(r.inputs.get("version") or "1.34")
+    wanted = {
+        "vpc-cni": (r.inputs.get("vpcCniOptions") or {}).get("addonVersion"),
+        "kube-proxy": (r.inputs.get("kubeProxyAddonOptions") or {}).get("version"),
+    }
+    latest = {"kubernetesVersion": kubernetes, "mostRecent": True}
+    return {
+        name: version or _get_addon_version(r.world, {"addonName": name, **latest})["version"]
+        for name, version in wanted.items()
+    }
+
+
 def _cluster(r: Registration) -> None:
     """pulumi-eks's Cluster component, with the outputs the program reads of it."""
     cluster = str(r.inputs.get("name") or r.name)
@@ -52,6 +77,7 @@ def _cluster(r: Registration) -> None:
         "oidcProviderArn": r.arn("iam", f"oidc-provider/{issuer_host}", region=False),
         "clusterSecurityGroupId": f"sg-{_hex(cluster + 'sg')}",
         "core": {"endpoint": endpoint},
+        "managedAddonVersions": _managed_addon_versions(r),
     }
 
 
@@ -78,4 +104,5 @@ def _get_clusters(world: World, a: dict[str, Any]) -> dict[str, Any]:
 CALLS = {
     "aws:eks/getCluster:getCluster": _get_cluster,
     "aws:eks/getClusters:getClusters": _get_clusters,
+    "aws:eks/getAddonVersion:getAddonVersion": _get_addon_version,
 }

@@ -57,6 +57,10 @@ class World:
     denied: set[str] = field(default_factory=set)
     """Data-source tokens the caller may not call (an SCP, a missing permission): they fail like
     AccessDenied."""
+    run: int = field(default=0, repr=False, compare=False)
+    """Which render this is (`FakeCloud` counts them): what AWS answers anew each time (registry tokens,
+    the newest add-on version) changes with it, so a test can see that nothing the program registers
+    depends on such an answer."""
 
     @property
     def partition(self) -> str:

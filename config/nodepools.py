@@ -208,6 +208,17 @@ class NodePoolConfig(Model):
     taints: Annotated[list[TaintConfig], Field(max_length=50)] = Field(
         default=[], description="Taints on every node of the pool (GPU pools get the GPU taint added)."
     )
+    node_class: Annotated[str, Field(min_length=1, max_length=63)] | None = Field(
+        default=None,
+        description="The class of `nodeClasses` the pool's nodes use. Unset: `nodeClass` (its `gpu` copy "
+        "for a GPU pool).",
+    )
+    reserved_capacity: bool = Field(
+        default=False,
+        description="Let the pool's On-Demand NodePool launch into the capacity reservations of its class "
+        "first (`karpenter.sh/capacity-type: reserved`, Karpenter's ReservedCapacity feature, on by "
+        "default): needs the class's `capacityReservationSelectorTerms` and a spotRatio below 1.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -372,6 +383,15 @@ class NodePoolConfig(Model):
                 ("weight",),
                 f"weight {v['weight']} leaves no room below it: a pool with 0 < spotRatio < 1 gives its "
                 "On-Demand NodePool weight-1 so pods that do not spread prefer Spot; use weight 2 or more",
+                show=False,
+            )
+
+    @rule("spot_ratio", "reserved_capacity")
+    def _reserved_on_demand(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        if v["reserved_capacity"] and v["spot_ratio"] == 1:
+            yield Problem(
+                ("reservedCapacity",),
+                "goes with the pool's On-Demand NodePool, and spotRatio 1 has none; lower spotRatio",
                 show=False,
             )
 

@@ -23,12 +23,21 @@ def karpenter_objects(plan: Plan) -> dict[str, Any]:
     return {name: doc for name, doc in kubernetes_objects(plan).items() if doc.get("kind") in CRD_OF}
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_every_rendered_karpenter_object_passes_the_crds(stack: str, request: pytest.FixtureRequest) -> None:
+@pytest.mark.parametrize(
+    ("stack", "classes"),
+    [
+        ("dev", ["bottlerocket", "default"]),
+        ("prod", ["default"]),
+        ("everything", ["bottlerocket", "default", "pinned"]),
+    ],
+)
+def test_every_rendered_karpenter_object_passes_the_crds(
+    stack: str, classes: list[str], request: pytest.FixtureRequest
+) -> None:
     plan: Plan = request.getfixturevalue(f"{stack}_plan")
     objects = karpenter_objects(plan)
-    kinds = sorted(doc["kind"] for doc in objects.values())
-    assert kinds == ["EC2NodeClass", "NodePool", "NodePool", "NodePool", "NodePool"]
+    assert sorted(d["metadata"]["name"] for d in objects.values() if d["kind"] == "EC2NodeClass") == classes
+    assert sorted(doc["kind"] for doc in objects.values() if doc["kind"] == "NodePool") == ["NodePool"] * 4
     for name, doc in objects.items():
         report = check_against_crd(doc, shared_file(CRD_OF[doc["kind"]]))
         assert report.errors == [], f"{name}: {report.errors}"

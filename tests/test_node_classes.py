@@ -15,7 +15,7 @@ from pydantic import TypeAdapter, ValidationError
 from components.documents.node_pools import node_class_manifest, node_pool_manifests
 from components.karpenter.node_pools import node_class_name, node_classes
 from config.base import ConfigError, problems_of
-from config.kubelet import smallest_instance
+from config.kubelet import KubeletConfig, smallest_instance
 from config.load import parse_stack_config
 from config.nodeclass import NodeClassConfig
 from tests.support.crd_validation import validate_against_crd
@@ -371,7 +371,7 @@ def test_smallest_instance_estimate() -> None:
 
 def test_family_defaults_and_every_key_render_crd_valid(nodeclass_crd: Path) -> None:
     al2023 = node_class_manifest(
-        name="default", cluster_name="c", instance_profile="p", node_class=NodeClassConfig(**AL)
+        name="default", cluster_name="c", instance_profile="p", node_class=NODE_CLASS.validate_python(AL)
     )
     assert al2023["spec"]["blockDeviceMappings"] == [
         {
@@ -391,7 +391,7 @@ def test_family_defaults_and_every_key_render_crd_valid(nodeclass_crd: Path) -> 
         name="br",
         cluster_name="c",
         instance_profile="p",
-        node_class=NodeClassConfig(**BR),
+        node_class=NODE_CLASS.validate_python(BR),
         root_volume_gib=20,
     )
     assert [
@@ -405,8 +405,8 @@ def test_family_defaults_and_every_key_render_crd_valid(nodeclass_crd: Path) -> 
         name="x",
         cluster_name="c",
         instance_profile="p",
-        node_class=NodeClassConfig(
-            amiFamily="Bottlerocket", amiSelectorTerms=[{"name": "br-*", "owner": "amazon"}]
+        node_class=NODE_CLASS.validate_python(
+            {"amiFamily": "Bottlerocket", "amiSelectorTerms": [{"name": "br-*", "owner": "amazon"}]}
         ),
     )
     assert explicit["spec"]["amiFamily"] == "Bottlerocket"
@@ -443,7 +443,7 @@ def test_everything_stack_renders_every_key(nodeclass_crd: Path) -> None:
         "amiFamily",
     }
     kubelet = specs["default"]["kubelet"]
-    assert len(kubelet) == len(type(cfg.node_class.kubelet).model_fields)  # every kubelet key used
+    assert len(kubelet) == len(KubeletConfig.model_fields)  # every kubelet key used
     x86 = next(p for p in cfg.node_pools if p.name == "x86")
     assert node_class_name(x86) == "bottlerocket"
     on_demand = node_pool_manifests(x86, node_class_name="bottlerocket", spread_prefix="s.example")[1]

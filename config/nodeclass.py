@@ -78,13 +78,24 @@ def _selector_tags(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
+BOTTLEROCKET_KARPENTER_SETTINGS = ("cluster-name", "api-server", "cluster-certificate", "node-taints")
+"""Bottlerocket settings Karpenter replaces whatever user data says (`bootstrap/bottlerocket.go`, 1.14.1)."""
+
+
 def _user_data_problem(family: str, text: str) -> str | None:
     """Why Karpenter could not merge `text` as `family` user data (None: it can)."""
     if family == "Bottlerocket":
         try:
-            tomllib.loads(text)
+            settings = tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:
             return f"is not valid TOML ({error}); Bottlerocket user data is TOML settings"
+        kubernetes = settings.get("settings", {}).get("kubernetes", {})
+        overwritten = sorted(k for k in BOTTLEROCKET_KARPENTER_SETTINGS if k in kubernetes)
+        if overwritten:
+            return (
+                f"sets settings.kubernetes.{', '.join(overwritten)}, which Karpenter overwrites with its own "
+                "(the cluster's, and the NodePool's taints); remove them (taints go in nodePools[].taints)"
+            )
         return None
     if text.lstrip().startswith("MIME-Version:"):
         message = email.message_from_string(text)

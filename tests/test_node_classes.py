@@ -263,6 +263,12 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
         "not valid TOML",
     ),
     (
+        "Bottlerocket user data setting the cluster",
+        {**BR, "userData": '[settings.kubernetes]\napi-server = "https://x"\n'},
+        "nodeClass.userData",
+        "sets settings.kubernetes.api-server, which Karpenter overwrites",
+    ),
+    (
         "reservation id with tags",
         {**AL, "capacityReservationSelectorTerms": [{"id": "cr-0123456789abcdef0", "tags": {"a": "b"}}]},
         "nodeClass.capacityReservationSelectorTerms[0].id",

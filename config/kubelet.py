@@ -177,10 +177,10 @@ class KubeletConfig(Model):
 # The smallest instance a pool can get, estimated statically (the preflight catalogue carries instance
 # type names, not their CPU and memory): Graviton families start at `medium` (1 vCPU), x86 families at
 # `large` (2 vCPUs), GPU families at `xlarge` (4 vCPUs); memory per vCPU by series (Amazon EC2 instance
-# types: c 2 GiB, m 4 GiB, r 8 GiB, x 16 GiB; others taken as 2 GiB, GPU families 4 GiB). The estimate
-# errs large for the rare smaller sizes (t nano/micro), so the check refuses only what surely leaves the
-# smallest node nothing for pods.
-GIB_PER_VCPU = {"c": 2, "m": 4, "r": 8, "x": 16}
+# types: c 2 GiB, m 4 GiB, r, i, d and z 8 GiB, x 16 GiB; other series taken as 2 GiB, GPU families
+# 4 GiB). The estimate errs large for the rare smaller sizes (t nano/micro), so the check refuses what
+# leaves the smallest node of the pool nothing for pods.
+GIB_PER_VCPU = {"c": 2, "m": 4, "r": 8, "i": 8, "d": 8, "z": 8, "x": 16}
 
 
 def smallest_instance(
@@ -194,7 +194,7 @@ def smallest_instance(
             sizes.append((4.0, 16.0))
             continue
         vcpu = 1.0 if architecture == "arm64" else 2.0
-        sizes.append((vcpu, vcpu * GIB_PER_VCPU.get(s[0], 2)))
+        sizes.append((vcpu, vcpu * GIB_PER_VCPU.get(s, 2)))
     return min(c for c, _ in sizes), min(m for _, m in sizes)
 
 

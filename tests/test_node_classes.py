@@ -72,6 +72,20 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
         "self, amazon or aws-marketplace",
     ),
     ("empty term", {"amiSelectorTerms": [{}]}, "nodeClass.amiSelectorTerms[0]", "needs id"),
+    (
+        "AMI tag without value",
+        {"amiSelectorTerms": [{"tags": {"team": ""}}]},
+        "nodeClass.amiSelectorTerms[0].tags",
+        "empty tag keys or values",
+    ),
+    (
+        "grace period cap negative",
+        {**AL, "kubelet": {"evictionMaxPodGracePeriod": -5}},
+        "nodeClass.kubelet.evictionMaxPodGracePeriod",
+        "0",
+    ),
+    ("unknown kubelet key", {**AL, "kubelet": {"maxpods": 10}}, "nodeClass.kubelet.maxpods", "unknown key"),
+    ("userData not text", {**AL, "userData": 5}, "nodeClass.userData", "text"),
     ("maxPods negative", {**AL, "kubelet": {"maxPods": -1}}, "nodeClass.kubelet.maxPods", "0"),
     (
         "podsPerCore on Bottlerocket",

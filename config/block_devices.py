@@ -86,7 +86,8 @@ class EbsConfig(Model):
         default=None,
         alias="kmsKeyID",
         description="ARN of the KMS key that encrypts the volume, in the stack's region and partition. The "
-        "node role needs no grant; Karpenter's launch does (key policy allowing EC2 through the service).",
+        "program grants nothing on it: the key policy must let the Karpenter controller role (and for Spot "
+        "the AWSServiceRoleForEC2Spot role) use it, or every launch fails.",
     )
     delete_on_termination: bool = Field(
         default=True, description="Delete the volume when the instance terminates."

@@ -299,6 +299,7 @@ CATALOGUE: dict[str, Case] = {
             "Addon:efs-addon",
             "Cluster:cluster-eks",
             "EC2NodeClass:capacity-default",
+            "EC2NodeClass:capacity-bottlerocket",
             "FargateProfile:fargate-profile",
             "FargateProfile:ebs-fargate",
             "FargateProfile:efs-fargate",

@@ -315,6 +315,7 @@ def capacity(
         NodePoolsArgs(
             cluster_name=c.name,
             node_class=c.cfg.node_class,
+            named_classes=c.cfg.node_classes,
             pools=c.cfg.node_pools,
             nodes=ids.nodes,
             role_based=c.cfg.iam.karpenter_manages_instance_profiles,

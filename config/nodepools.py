@@ -245,6 +245,17 @@ class NodePoolConfig(Model):
         "in create mode among cluster.vpc.availabilityZones, in adopt mode zones of the cluster's private "
         "subnets (needs the account). Unset: every zone with a cluster subnet.",
     )
+    node_class: Annotated[str, Field(min_length=1, max_length=63)] | None = Field(
+        default=None,
+        description="The class of `nodeClasses` the pool's nodes use. Unset: `nodeClass` (its `gpu` copy "
+        "for a GPU pool).",
+    )
+    reserved_capacity: bool = Field(
+        default=False,
+        description="Let the pool's On-Demand NodePool launch into the capacity reservations of its class "
+        "first (`karpenter.sh/capacity-type: reserved`, Karpenter's ReservedCapacity feature, on by "
+        "default): needs the class's `capacityReservationSelectorTerms` and a spotRatio below 1.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -443,6 +454,15 @@ class NodePoolConfig(Model):
                 "names the one NodePool of a pool with spotRatio 0 or 1; a mixed pool has two "
                 "(`<name>-spot` and `<name>-on-demand`)",
                 name,
+            )
+
+    @rule("spot_ratio", "reserved_capacity")
+    def _reserved_on_demand(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        if v["reserved_capacity"] and v["spot_ratio"] == 1:
+            yield Problem(
+                ("reservedCapacity",),
+                "goes with the pool's On-Demand NodePool, and spotRatio 1 has none; lower spotRatio",
+                show=False,
             )
 
     @property

@@ -23,7 +23,7 @@ from config.cluster import ClusterConfig
 from config.iam import IamConfig
 from config.instance_filters import pool_zone_problems
 from config.karpenter import SYSTEM_NAMESPACES, KarpenterConfig
-from config.nodeclass import NodeClassConfig
+from config.nodeclass import NodeClassConfig, NodeClassMap, pool_class_problems
 from config.nodepools import NodePoolList
 from config.patterns import REGION_PATTERN, region_partition
 
@@ -54,7 +54,13 @@ class StackConfig(Model):
     iam: IamConfig = Field(default=IamConfig(), description="IAM details of the roles created.")
     karpenter: KarpenterConfig = Field(default=KarpenterConfig(), description="The controller.")
     node_class: NodeClassConfig = Field(
-        description="The EC2NodeClass shared by the node pools (a GPU pool gets its own copy)."
+        description="The EC2NodeClass `default` of the pools that name no class (a GPU pool gets its own "
+        "copy, `gpu`)."
+    )
+    node_classes: NodeClassMap = Field(
+        default={},
+        description="More EC2NodeClasses by name (a Bottlerocket class, a class with capacity "
+        "reservations ...), for pools to use with `nodeClass: <name>`. default and gpu are taken.",
     )
     node_pools: NodePoolList = Field(description="The capacity Karpenter may buy, one entry per pool.")
     addons: AddonsConfig = Field(
@@ -86,6 +92,11 @@ class StackConfig(Model):
                     f"{partition}; write arn:{partition}:...",
                     arn,
                 )
+
+    @rule("node_class")
+    def _pools_and_their_classes(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        """Each pool against its class, for the pools whose keys involved are valid."""
+        yield from pool_class_problems(v["node_class"], v.get("node_classes"), v.get("node_pools"), valid)
 
     @rule("region")
     def _chart_mirror_outside_aws(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:

@@ -208,6 +208,38 @@ CATALOGUE: dict[str, Case] = {
         _set("nodeClass.rootVolumeSize", 60),
         disrupts=S("EC2NodeClass:capacity-default"),
     ),
+    "switch to Bottlerocket": Case(
+        "prod",
+        "nodeClass.amiFamily AL2023 -> Bottlerocket (amiVersion v1.50.0): a 4Gi OS volume plus a data volume",
+        lambda v: v["nodeClass"].update(amiFamily="Bottlerocket", amiVersion="v1.50.0"),
+        disrupts=S("EC2NodeClass:capacity-default"),
+        notes="every node of every pool using the class drifts onto Bottlerocket, under the Drifted budgets",
+    ),
+    "change the kubelet": Case(
+        "dev",
+        "nodeClasses.bottlerocket.kubelet.maxPods 110 -> 58",
+        _set("nodeClasses.bottlerocket.kubelet.maxPods", 58),
+        disrupts=S("EC2NodeClass:capacity-bottlerocket"),
+        notes="only the x86 pool uses the class: graviton's nodes stay",
+    ),
+    "change the volumes": Case(
+        "dev",
+        "nodeClass.blockDeviceMappings: a 100Gi gp3 root with 6000 IOPS plus a 200Gi data volume",
+        _set(
+            "nodeClass.blockDeviceMappings",
+            [
+                {"deviceName": "/dev/xvda", "ebs": {"volumeSize": "100Gi", "iops": 6000, "throughput": 500}},
+                {"deviceName": "/dev/xvdf", "ebs": {"volumeSize": 200}},
+            ],
+        ),
+        disrupts=S("EC2NodeClass:capacity-default"),
+    ),
+    "refuse a soft eviction without grace period": Case(
+        "dev",
+        "nodeClasses.bottlerocket.kubelet.evictionSoft without evictionSoftGracePeriod",
+        _set("nodeClasses.bottlerocket.kubelet.evictionSoft", {"memory.available": "500Mi"}),
+        refused=True,
+    ),
     "add a Fargate namespace": Case(
         "dev",
         "karpenter.fargateNamespaces: [batch]",
@@ -318,6 +350,7 @@ CATALOGUE: dict[str, Case] = {
             "Addon:efs-addon",
             "Cluster:cluster-eks",
             "EC2NodeClass:capacity-default",
+            "EC2NodeClass:capacity-bottlerocket",
             "FargateProfile:fargate-profile",
             "FargateProfile:ebs-fargate",
             "FargateProfile:efs-fargate",

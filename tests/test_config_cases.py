@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from components.documents.node_pools import SPREAD_PREFIX, node_class_manifest, node_pool_manifests
+from components.karpenter.node_pools import node_class_name, node_classes
 from config.base import ConfigError
 from config.load import parse_stack_config
 from tests.support.crd_validation import check_against_crd
@@ -218,7 +219,7 @@ BAD: list[Case] = [
         {f"{P0}.taints": [{"key": "a.io/x", "effect": "NoSchedule", "operator": "Equal"}]},
         [(f"{K0}.taints[0].operator", "unknown key")],
     ),
-    Case("unknown nodeClass key", {"nodeClass.amiFamily": "AL2"}, [("nodeClass.amiFamily", "unknown key")]),
+    Case("unknown nodeClass key", {"nodeClass.role": "x"}, [("nodeClass.role", "unknown key")]),
     Case("unknown iam key", {"iam.boundary": "x"}, [("iam.boundary", "unknown key")]),
     Case(
         "unknown resources key",
@@ -237,7 +238,12 @@ BAD: list[Case] = [
     Case(
         "missing amiVersion",
         {"nodeClass.amiVersion": DELETE},
-        [("nodeClass.amiVersion", "required key is missing")],
+        [
+            (
+                "nodeClass.amiVersion",
+                "set exactly one of amiVersion (an EKS AMI release, such as v20251120) and amiSelectorTerms",
+            )
+        ],
     ),
     Case(
         "missing architecture",
@@ -1258,22 +1264,19 @@ def test_bad_stack_file_lists_every_problem(case: Case) -> None:
 
 def _karpenter_objects(values: dict[str, Any]) -> list[dict[str, Any]]:
     cfg = parse_stack_config(values)
-    nc = cfg.node_class
+    classes = node_classes(cfg.node_class, cfg.node_classes, cfg.node_pools)
     objects = [
         node_class_manifest(
             name=name,
             cluster_name=cfg.cluster.name,
             instance_profile=f"{cfg.cluster.name}-node",
-            ami_version=nc.ami_version,
+            node_class=spec,
             root_volume_gib=size,
-            tags=dict(nc.tags),
         )
-        for name, size in (("default", nc.root_volume_size), ("gpu", nc.gpu_root_volume_size))
+        for name, (spec, size) in classes.items()
     ]
     for p in cfg.node_pools:
-        objects += node_pool_manifests(
-            p, node_class_name="gpu" if p.gpu else "default", spread_prefix=SPREAD_PREFIX
-        )
+        objects += node_pool_manifests(p, node_class_name=node_class_name(p), spread_prefix=SPREAD_PREFIX)
     return objects
 
 

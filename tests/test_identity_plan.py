@@ -166,9 +166,9 @@ def test_switches(dev_values: dict[str, Any]) -> None:
         "AllowScopedInstanceProfileTagActions",
         "AllowScopedInstanceProfileActions",
     ]
-    node_class = plan.one("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")
-    assert node_class.inputs["spec"]["role"].startswith("KarpenterNodeRole-karpenter-dev-")
-    assert "instanceProfile" not in node_class.inputs["spec"]
+    for node_class in plan.by_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"):  # default, bottlerocket
+        assert node_class.inputs["spec"]["role"].startswith("KarpenterNodeRole-karpenter-dev-")
+        assert "instanceProfile" not in node_class.inputs["spec"]
     for role in plan.by_type("aws:iam/role:Role"):
         assert role.inputs["path"] == "/karpenter/"
         assert role.inputs["permissionsBoundary"] == "arn:aws:iam::123456789012:policy/boundary"

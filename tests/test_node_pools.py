@@ -665,7 +665,7 @@ BAD_NODE_CLASSES: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     ("aws: tag", {"amiVersion": "v20251120", "tags": {"aws:team": "x"}}, "nodeClass.tags", "AWS reserves"),
     ("empty tag key", {"amiVersion": "v20251120", "tags": {"": "x"}}, "nodeClass.tags", "1 to 128"),
-    ("unknown key", {"amiVersion": "v20251120", "amiFamily": "AL2"}, "nodeClass.amiFamily", "unknown key"),
+    ("unknown key", {"amiVersion": "v20251120", "role": "x"}, "nodeClass.role", "unknown key"),
 ]
 
 
@@ -812,9 +812,8 @@ def test_gpu_pool_renders_its_taint_and_valid_manifests(nodepool_crd: Path, node
         name="gpu",
         cluster_name="karpenter-dev",
         instance_profile="karpenter-dev-node",
-        ami_version="v20251120",
+        node_class=NodeClassConfig(ami_version="v20251120", tags={"team": "ml"}),
         root_volume_gib=200,
-        tags={"team": "ml"},
     )
     assert node_class["spec"]["blockDeviceMappings"][0]["ebs"]["volumeSize"] == "200Gi"
     assert_valid(node_class, nodeclass_crd)
@@ -883,9 +882,8 @@ def test_committed_stacks_render_valid_karpenter_objects(
             name=name,
             cluster_name=values["cluster"]["name"],
             instance_profile=f"{values['cluster']['name']}-node",
-            ami_version=node_class.ami_version,
+            node_class=node_class,
             root_volume_gib=size,
-            tags=dict(node_class.tags),
         )
         assert_valid(manifest, nodeclass_crd)
     for p in pools:
@@ -903,9 +901,8 @@ def test_node_class_manifest(nodeclass_crd: Path) -> None:
         name="default",
         cluster_name="karpenter-dev",
         instance_profile="karpenter-dev-node",
-        ami_version="latest",
+        node_class=NodeClassConfig(ami_version="latest", allow_latest_ami=True, tags={}),
         root_volume_gib=40,
-        tags={},
     )
     spec = manifest["spec"]
     assert manifest["apiVersion"] == "karpenter.k8s.aws/v1" and manifest["kind"] == "EC2NodeClass"
@@ -1015,9 +1012,8 @@ def test_cel_refuses_bad_node_classes(nodeclass_crd: Path) -> None:
         name="default",
         cluster_name="c",
         instance_profile="p",
-        ami_version="v20251120",
+        node_class=NodeClassConfig(ami_version="v20251120", tags={}),
         root_volume_gib=40,
-        tags={},
     )
     bad_tag = copy.deepcopy(base)
     bad_tag["spec"]["tags"] = {"karpenter.sh/nodepool": "x"}

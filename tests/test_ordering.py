@@ -42,7 +42,7 @@ def test_node_classes_and_pools_depend_on_controller_and_identity(dev_plan: Plan
     controller = dev_plan.one("kubernetes:helm.sh/v3:Release", "karpenter-controller")
     classes = _kind(dev_plan, "EC2NodeClass")
     pools = _kind(dev_plan, "NodePool")
-    assert len(classes) == 1 and len(pools) == 4
+    assert len(classes) == 2 and len(pools) == 4  # default, and bottlerocket for the x86 pool
     identity = [
         dev_plan.one("aws:iam/role:Role", "nodes-role"),
         dev_plan.one("aws:iam/instanceProfile:InstanceProfile"),
@@ -54,9 +54,12 @@ def test_node_classes_and_pools_depend_on_controller_and_identity(dev_plan: Plan
             assert dev_plan.depends_on(node_class, target), (
                 f"{node_class.name} does not wait for {target.name}"
             )
+    by_name = {c.inputs["metadata"]["name"]: c for c in classes}
     for pool in pools:
         assert dev_plan.depends_on(pool, controller)
-        assert dev_plan.depends_on(pool, classes[0])
+        assert dev_plan.depends_on(
+            pool, by_name[pool.inputs["spec"]["template"]["spec"]["nodeClassRef"]["name"]]
+        )
 
 
 def test_destroy_removes_pools_first_and_identity_last(dev_plan: Plan) -> None:
@@ -71,9 +74,10 @@ def test_destroy_removes_pools_first_and_identity_last(dev_plan: Plan) -> None:
         assert pos[obj.urn] < pos[controller.urn] < pos[profile.urn]
         # ...and while the nodes can still authenticate.
         assert pos[obj.urn] < pos[access.urn] and pos[obj.urn] < pos[instance_profile.urn]
+    classes = {c.inputs["metadata"]["name"]: c for c in _kind(dev_plan, "EC2NodeClass")}
     for pool in _kind(dev_plan, "NodePool"):
-        for node_class in _kind(dev_plan, "EC2NodeClass"):
-            assert pos[pool.urn] < pos[node_class.urn]
+        node_class = classes[pool.inputs["spec"]["template"]["spec"]["nodeClassRef"]["name"]]
+        assert pos[pool.urn] < pos[node_class.urn]
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from typing import Any
 from components.blocks.naming import DISCOVERY_TAG
 from config.instance_filters import filter_requirements, zone_requirement
 from config.labels import POOL_LABEL_NAME, SPREAD_LABEL_DOMAIN, TaintConfig
+from config.nodeclass import NodeClassSpec
 from config.nodepools import NodePoolConfig
 from config.spot_split import MAX_SPREAD_VALUES, spot_split
 
@@ -48,44 +49,95 @@ def pool_label_key(prefix: str) -> str:
     return f"{prefix}/{POOL_LABEL_NAME}"
 
 
+BOTTLEROCKET_OS_VOLUME = "4Gi"
+"""Bottlerocket's OS volume /dev/xvda: Karpenter's own default (`amifamily/bottlerocket.go`
+`DefaultBlockDeviceMappings`, 1.14.1); images and pods live on the data volume /dev/xvdb."""
+
+
+def _ebs(size: str) -> dict[str, Any]:
+    return {"volumeSize": size, "volumeType": "gp3", "encrypted": True, "deleteOnTermination": True}
+
+
+def block_device_mappings(node_class: NodeClassSpec, root_volume_gib: int) -> list[dict[str, Any]]:
+    """The class's volumes: its `blockDeviceMappings`, or the family's defaults with the images-and-pods
+    volume at `root_volume_gib` (AL2023: /dev/xvda; Bottlerocket: /dev/xvda 4Gi OS + /dev/xvdb data)."""
+    if node_class.block_device_mappings is None:
+        if node_class.ami_family == "Bottlerocket":
+            return [
+                {"deviceName": "/dev/xvda", "ebs": _ebs(BOTTLEROCKET_OS_VOLUME)},
+                {"deviceName": "/dev/xvdb", "ebs": _ebs(f"{root_volume_gib}Gi")},
+            ]
+        return [{"deviceName": "/dev/xvda", "ebs": _ebs(f"{root_volume_gib}Gi")}]
+    out = []
+    for m in node_class.block_device_mappings:
+        ebs = m.ebs.model_dump(by_alias=True, exclude_none=True)
+        rendered: dict[str, Any] = {"deviceName": m.device_name, "ebs": ebs}
+        if m.root_volume is not None:
+            rendered["rootVolume"] = m.root_volume
+        out.append(rendered)
+    return out
+
+
+def _ami_terms(node_class: NodeClassSpec) -> list[dict[str, Any]]:
+    if node_class.alias is not None:
+        return [{"alias": node_class.alias}]
+    assert node_class.ami_selector_terms is not None
+    return [t.model_dump(by_alias=True, exclude_none=True) for t in node_class.ami_selector_terms]
+
+
 def node_class_manifest(
     *,
     name: str,
     cluster_name: str,
     instance_profile: str,
-    ami_version: str,
-    root_volume_gib: int,
-    tags: dict[str, str],
+    node_class: NodeClassSpec,
+    root_volume_gib: int | None = None,
 ) -> dict[str, Any]:
-    """An EC2NodeClass: AL2023 at `ami_version`, subnets and security groups found by the discovery tag,
-    an encrypted gp3 root volume, IMDSv2 only with a hop limit of 1 (pods cannot reach the node's role)."""
+    """An EC2NodeClass of `node_class`: its AMI (alias, or explicit terms with `amiFamily`), subnets and
+    security groups found by the discovery tag, its volumes (`block_device_mappings`, the images-and-pods
+    volume at `root_volume_gib`, default the class's `rootVolumeSize`), its metadata options (default
+    IMDSv2 only with a hop limit of 1: pods cannot reach the node's role), and whichever of kubelet,
+    instance store policy, monitoring, public IP, user data, capacity reservations and tags it sets."""
     discovery = [{"tags": {DISCOVERY_TAG: cluster_name}}]
+    volume = node_class.root_volume_size if root_volume_gib is None else root_volume_gib
     spec: dict[str, Any] = {
         "instanceProfile": instance_profile,
-        "amiSelectorTerms": [{"alias": f"al2023@{ami_version}"}],
+        "amiSelectorTerms": _ami_terms(node_class),
         "subnetSelectorTerms": discovery,
         "securityGroupSelectorTerms": [dict(term) for term in discovery],
-        "blockDeviceMappings": [
-            {
-                "deviceName": "/dev/xvda",
-                "ebs": {
-                    "volumeSize": f"{root_volume_gib}Gi",
-                    "volumeType": "gp3",
-                    "encrypted": True,
-                    "deleteOnTermination": True,
-                },
-            }
-        ],
-        "metadataOptions": {
-            "httpEndpoint": "enabled",
-            "httpProtocolIPv6": "disabled",
-            "httpPutResponseHopLimit": 1,
-            "httpTokens": "required",
-        },
+        "blockDeviceMappings": block_device_mappings(node_class, volume),
+        "metadataOptions": node_class.metadata_options.model_dump(by_alias=True),
     }
-    if tags:
-        spec["tags"] = dict(tags)
+    if node_class.alias is None:
+        # The CRD: "must specify amiFamily if amiSelectorTerms does not contain an alias".
+        spec["amiFamily"] = node_class.ami_family
+    optional = {
+        "kubelet": node_class.kubelet.model_dump(by_alias=True, exclude_none=True)
+        if node_class.kubelet
+        else None,
+        "instanceStorePolicy": node_class.instance_store_policy,
+        "detailedMonitoring": node_class.detailed_monitoring,
+        "associatePublicIPAddress": node_class.associate_public_ip_address,
+        "userData": node_class.user_data,
+        "capacityReservationSelectorTerms": [
+            t.model_dump(by_alias=True, exclude_none=True)
+            for t in node_class.capacity_reservation_selector_terms
+        ]
+        if node_class.capacity_reservation_selector_terms
+        else None,
+        "tags": dict(node_class.tags) or None,
+    }
+    spec.update({k: v for k, v in optional.items() if v is not None})
     return {"apiVersion": NODE_CLASS_API, "kind": "EC2NodeClass", "metadata": {"name": name}, "spec": spec}
+
+
+def _capacity_types(pool: NodePoolConfig, capacity_type: str) -> list[str]:
+    """`reservedCapacity`: the On-Demand NodePool also takes `reserved` (Karpenter launches into a matching
+    reservation first, then On-Demand; core `CapacityTypeReserved`, feature gate ReservedCapacity on by
+    default in 1.14)."""
+    if capacity_type == "on-demand" and pool.reserved_capacity:
+        return ["on-demand", "reserved"]
+    return [capacity_type]
 
 
 def _requirements(
@@ -94,7 +146,11 @@ def _requirements(
     requirements: list[dict[str, Any]] = [
         {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]},
         {"key": "kubernetes.io/arch", "operator": "In", "values": [pool.architecture]},
-        {"key": "karpenter.sh/capacity-type", "operator": "In", "values": [capacity_type]},
+        {
+            "key": "karpenter.sh/capacity-type",
+            "operator": "In",
+            "values": _capacity_types(pool, capacity_type),
+        },
     ]
     # Spot diversity: launch only when enough families can serve the node (the CRD's minValues).
     min_values = pool.min_families if capacity_type == "spot" and pool.min_families > 1 else None

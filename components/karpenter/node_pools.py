@@ -1,4 +1,5 @@
-"""What Karpenter may buy: the EC2NodeClass (one shared, plus one for GPU pools) and the NodePools
+"""What Karpenter may buy: the EC2NodeClasses (`default` of `nodeClass` and its `gpu` copy for GPU
+pools, each when a pool uses it, and every class of `nodeClasses` by its name) and the NodePools
 rendered from the stack's `nodePools` (a Spot and an On-Demand NodePool per mixed pool).
 
 Every object depends on the controller release, so `pulumi destroy` deletes NodePools and node classes
@@ -7,7 +8,7 @@ profile and access entry are dependencies of the node classes, so they outlive t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ from components.documents.node_pools import (
     spread_constraint,
 )
 from components.karpenter.node_identity import NodeIdentity
-from config.nodeclass import NodeClassConfig
+from config.nodeclass import NodeClassConfig, NodeClassSpec
 from config.nodepools import NodePoolConfig
 
 DEFAULT_CLASS = "default"
@@ -29,7 +30,26 @@ GPU_CLASS = "gpu"
 
 
 def node_class_name(pool: NodePoolConfig) -> str:
+    if pool.node_class is not None:
+        return pool.node_class
     return GPU_CLASS if pool.gpu else DEFAULT_CLASS
+
+
+def node_classes(
+    default: NodeClassConfig, named: Mapping[str, NodeClassSpec], pools: Sequence[NodePoolConfig]
+) -> dict[str, tuple[NodeClassSpec, int]]:
+    """Each EC2NodeClass to create, by Kubernetes name: its config and the size of its images-and-pods
+    volume. `default` and `gpu` only when a pool uses them (as before classes could be named), every
+    named class always (a pool can move to it in a later update)."""
+    used = {node_class_name(p) for p in pools}
+    out: dict[str, tuple[NodeClassSpec, int]] = {}
+    if DEFAULT_CLASS in used:
+        out[DEFAULT_CLASS] = (default, default.root_volume_size)
+    if GPU_CLASS in used:
+        out[GPU_CLASS] = (default, default.gpu_root_volume_size)
+    for name, spec in sorted(named.items()):
+        out[name] = (spec, spec.root_volume_size)
+    return out
 
 
 def role_based(manifest: dict[str, Any], role_name: str) -> dict[str, Any]:
@@ -42,6 +62,7 @@ def role_based(manifest: dict[str, Any], role_name: str) -> dict[str, Any]:
 class NodePoolsArgs:
     cluster_name: str
     node_class: NodeClassConfig
+    named_classes: Mapping[str, NodeClassSpec]
     pools: Sequence[NodePoolConfig]
     nodes: NodeIdentity
     role_based: bool
@@ -61,21 +82,18 @@ class NodePools(pulumi.ComponentResource):
         super().__init__("karpenter-eks:karpenter:NodePools", name, None, opts)
         nodes = args.nodes
         classes: dict[str, k8s.apiextensions.CustomResource] = {}
-        for class_name in sorted({node_class_name(p) for p in args.pools}):
-            volume = (
-                args.node_class.gpu_root_volume_size
-                if class_name == GPU_CLASS
-                else args.node_class.root_volume_size
-            )
+        wanted = node_classes(args.node_class, args.named_classes, args.pools)
+        for class_name, (spec, volume) in wanted.items():
 
-            def render(v: list[Any], class_name: str = class_name, volume: int = volume) -> dict[str, Any]:
+            def render(
+                v: list[Any], class_name: str = class_name, spec: NodeClassSpec = spec, volume: int = volume
+            ) -> dict[str, Any]:
                 manifest = node_class_manifest(
                     name=class_name,
                     cluster_name=args.cluster_name,
                     instance_profile=v[0],
-                    ami_version=args.node_class.ami_version,
+                    node_class=spec,
                     root_volume_gib=volume,
-                    tags=dict(args.node_class.tags),
                 )
                 return role_based(manifest, v[1]) if args.role_based else manifest
 

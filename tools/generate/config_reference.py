@@ -69,7 +69,12 @@ def _default(field: FieldInfo) -> str:
         return f"`{value}`"
 
 
-def rows(model: type[BaseModel], prefix: str = "") -> list[str]:
+def rows(
+    model: type[BaseModel], prefix: str = "", seen: dict[type[BaseModel], str] | None = None
+) -> list[str]:
+    """The rows of `model`'s keys, then of its nested models'. A map of models documents its entries as
+    `<key>.<name>.`; a model documented already (or a base of one) is referred to, not repeated."""
+    seen = {} if seen is None else seen
     out: list[str] = []
     nested: list[tuple[str, type[BaseModel]]] = []
     for name, field in model.model_fields.items():
@@ -79,10 +84,24 @@ def rows(model: type[BaseModel], prefix: str = "") -> list[str]:
         description = (field.description or "").strip()
         out.append(f"| `{path}` | {_type_name(annotation)} | {_default(field)} | {description} |")
         for sub in _models_in(annotation):
-            is_list = get_origin(annotation) is list or "list" in _type_name(annotation)
-            nested.append((f"{path}[]." if is_list else f"{path}.", sub))
+            kind = _type_name(annotation)
+            sub_prefix = (
+                f"{path}[]." if "list" in kind else f"{path}.<name>." if kind == "map" else f"{path}."
+            )
+            nested.append((sub_prefix, sub))
     for sub_prefix, sub in nested:
-        out.extend(rows(sub, sub_prefix))
+        same = next((p for m, p in seen.items() if issubclass(m, sub)), None)
+        if same is not None:
+            known = next(m for m, p in seen.items() if p == same)
+            extra = [f"`{f.alias or k}`" for k, f in known.model_fields.items() if k not in sub.model_fields]
+            but = f" except {', '.join(extra)}" if extra else ""
+            out.append(
+                f"| `{sub_prefix}*` | | | The keys of `{same.rstrip('.')}`{but}, with the same defaults and "
+                "checks. |"
+            )
+            continue
+        seen[sub] = sub_prefix
+        out.extend(rows(sub, sub_prefix, seen))
     return out
 
 

@@ -350,6 +350,7 @@ def test_portainer_order_up_and_down(full_plan: Plan) -> None:
         "its claim": full_plan.one("kubernetes:core/v1:PersistentVolumeClaim", "portainer-data"),
         "its password": full_plan.one("kubernetes:core/v1:Secret", "portainer-admin-password"),
         **{f"EFS mount target {m.name}": m for m in mount_targets},
+        "the EFS add-on (its CSIDriver efs.csi.aws.com)": full_plan.one("aws:eks/addon:Addon", "efs-addon"),
     }
     for what, target in needs.items():
         assert full_plan.depends_on(release, target), f"Portainer does not wait for {what}"
@@ -369,6 +370,7 @@ def test_portainer_order_up_and_down(full_plan: Plan) -> None:
         assert order.index(ingress.urn) < order.index(later.urn), later.name
     for later in (
         *mount_targets,
+        full_plan.one("aws:eks/addon:Addon", "efs-addon"),
         full_plan.one("kubernetes:core/v1:PersistentVolumeClaim", "portainer-data"),
     ):
         assert order.index(release.urn) < order.index(later.urn), later.name

@@ -139,7 +139,8 @@ class PortainerArgs:
     config: PortainerConfig
     wait_for: Sequence[pulumi.Resource] = ()
     """What the pod needs before it mounts EFS: the file system's mount targets (EFS add-on's
-    `mount_targets`). Destroy then removes Portainer before them."""
+    `mount_targets`) and the EFS add-on itself, which brings the `efs.csi.aws.com` CSIDriver object the
+    static volume names. Destroy then removes Portainer before them."""
     ingress_controller: pulumi.Resource | None = None
     """The load balancer controller's release: required when the config asks for an Ingress."""
     ingress_class: str = "alb"

@@ -32,9 +32,12 @@ K8S_NAME_PATTERN = hinted(
 )
 K8sName = Annotated[str, StringConstraints(pattern=K8S_NAME_PATTERN, max_length=63)]
 KMS_KEY_ARN_PATTERN = hinted(
-    r"^arn:aws(-[a-z]+)*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$",
+    # Key IDs are a UUID, or `mrk-` and 32 hex digits for a multi-Region key (AWS KMS Developer Guide,
+    # "Key identifiers (KeyId)" and "Multi-Region key identifiers").
+    r"^arn:aws(-[a-z]+)*:kms:[a-z0-9-]+:\d{12}:key/"
+    r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$",
     "a KMS key ARN such as arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab "
-    "(a key ARN, not an alias)",
+    "or, multi-Region, .../key/mrk-1234abcd12ab34cd56ef1234567890ab (a key ARN, not an alias)",
 )
 KmsKeyArn = Annotated[str, StringConstraints(pattern=KMS_KEY_ARN_PATTERN)]
 FILE_SYSTEM_ID_PATTERN = hinted(r"^fs-[0-9a-f]{8,40}$", "an EFS file system ID such as fs-0123456789abcdef0")
@@ -46,6 +49,9 @@ GP3_THROUGHPUT = (125, 2000)
 GP3_BASELINE_IOPS = 3000
 GP3_MIBS_PER_IOPS = 0.25
 
+MOUNTPOINT_MIN_MAJOR = 2
+"""EKS Pod Identity credentials for Mountpoint's node pods came with v2 of the driver (its CHANGELOG for
+v2.0.0 and docs/CONFIGURATION.md "Configuring access to S3 using EKS Pod Identity"); v1 reads IRSA only."""
 MOUNTPOINT_MIN_KUBERNETES = (1, 30)
 """Mountpoint for S3 CSI driver v2 requires Kubernetes 1.30 or later (docs/INSTALL.md, "Prerequisites")."""
 
@@ -67,9 +73,14 @@ class StackContext:
     """The namespace the stack creates for Karpenter (no other part may create it again)."""
 
 
-def _context(info: ValidationInfo) -> StackContext | None:
+def stack_of(info: ValidationInfo) -> StackContext | None:
+    """The stack facts `config.load` passes in the validation context (None when the region or cluster
+    is itself refused)."""
     ctx = info.context
     return ctx.get("stack") if isinstance(ctx, dict) else None
+
+
+_context = stack_of
 
 
 def _kms_in_stack_region(arn: str | None, info: ValidationInfo) -> str | None:
@@ -321,6 +332,17 @@ class S3Config(PinnedAddon):
         if ctx is not None and namespace == ctx.karpenter_namespace:
             raise ValueError(f"is Karpenter's namespace ({namespace}); choose a namespace of its own")
         return namespace
+
+    @field_validator("version")
+    @classmethod
+    def _pod_identity_version(cls, version: str | None) -> str | None:
+        if version is not None and int(version[1:].split(".")[0]) < MOUNTPOINT_MIN_MAJOR:
+            raise ValueError(
+                f"{version} is Mountpoint for S3 CSI driver v1, which reads no EKS Pod Identity credentials "
+                "(the stack's only credentials for the driver); pin a v2 add-on version such as "
+                "v2.7.0-eksbuild.1"
+            )
+        return version
 
     @field_validator("enabled")
     @classmethod

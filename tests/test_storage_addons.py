@@ -293,7 +293,10 @@ def _leaf_paths(values: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[li
 @pytest.mark.parametrize(
     ("chart", "values"),
     [
-        ("aws-ebs-csi-driver/v1.64.0", docs.ebs_configuration_values(node_host_network=True)),
+        (
+            "aws-ebs-csi-driver/v1.64.0",
+            docs.ebs_configuration_values(node_host_network=True, region="eu-west-1"),
+        ),
         ("aws-efs-csi-driver/v3.4.1", docs.efs_configuration_values()),
     ],
 )
@@ -493,7 +496,12 @@ def test_gp2_is_patched_in_adopt_mode_and_never_deleted(prod_plan: Plan, dev_pla
 def test_addons_never_use_the_drivers_own_default_class(everything: Plan) -> None:
     ebs = _one(everything, "aws:eks/addon:Addon", "ebs-addon")
     config = json.loads(ebs.inputs["configurationValues"])
-    assert config == {"defaultStorageClass": {"enabled": False}, "node": {"hostNetwork": True}}
+    assert config == {
+        "defaultStorageClass": {"enabled": False},
+        # Fargate has no instance metadata: the controller's region is set, not found.
+        "controller": {"region": "eu-west-1"},
+        "node": {"hostNetwork": True},
+    }
     efs = _one(everything, "aws:eks/addon:Addon", "efs-addon")
     assert json.loads(efs.inputs["configurationValues"])["controller"]["containerSecurityContext"] == {
         "privileged": False

@@ -174,15 +174,16 @@ def tls_only_bucket_policy(*, bucket_arn: str) -> dict[str, Any]:
 # --- add-on configuration values (keys checked against the charts' values.yaml in tests) -----------------
 
 
-def ebs_configuration_values(*, node_host_network: bool) -> dict[str, Any]:
+def ebs_configuration_values(*, node_host_network: bool, region: str) -> dict[str, Any]:
     """`node.hostNetwork`: the node pods reach IMDS with hop limit 1, so they read the instance's real ENI
     and attachment count and report correct volume attach limits (aws-ebs-csi-driver #2262; the EKS add-on
     accepts `node.hostNetwork`, containers-roadmap #2661). The add-on's own `defaultStorageClass` stays off:
     it is unencrypted and would fight the gp3 class. The controller runs on Fargate (it only prefers EC2 in
-    the chart's affinity; aws-efs-csi-driver #1100 notes it runs there). Without instance metadata it takes
-    the region from AWS_REGION, which EKS's IRSA webhook sets in IRSA pods (not verifiable offline: the
-    live smoke test is where a missing region would show)."""
-    values: dict[str, Any] = {"defaultStorageClass": {"enabled": False}}
+    the chart's affinity; aws-efs-csi-driver #1100 notes it runs there), where there is no instance
+    metadata to read the region from: `controller.region` (chart values.yaml: "AWS region to use. If not
+    specified then the region will be looked up via the AWS EC2 metadata service", rendered as the
+    controller's AWS_REGION) sets it, rather than relying on the IRSA webhook's injected AWS_REGION."""
+    values: dict[str, Any] = {"defaultStorageClass": {"enabled": False}, "controller": {"region": region}}
     if node_host_network:
         values["node"] = {"hostNetwork": True}
     return values

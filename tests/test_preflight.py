@@ -3,10 +3,16 @@ registry login a chart repository needs."""
 
 from __future__ import annotations
 
+import pytest
+from pulumi import RunError
+
 from config.cluster import AdminAccess
+from harness.fake.world import World
+from preflight.addons import version_problems
 from preflight.caller import caller_admin_conflicts, caller_principal
 from preflight.install import FoundRole, foreign_karpenter
 from preflight.registry import chart_credentials_source
+from tests.support.render import render, stack_values
 
 
 def test_caller_principal() -> None:
@@ -55,3 +61,58 @@ def test_chart_credentials_source() -> None:
         "region": "cn-north-1",
     }
     assert chart_credentials_source("oci://registry.example.com/karpenter") == {"kind": "none"}
+
+
+# --- the EKS add-ons as the account offers them ----------------------------------------------------------
+
+
+def test_pinned_versions_newer_than_eks_offers_are_refused_with_what_exists() -> None:
+    pinned = {
+        "addons.ebs.version": ("aws-ebs-csi-driver", "v1.65.0-eksbuild.1"),
+        "addons.efs.version": ("aws-efs-csi-driver", "v3.4.1-eksbuild.1"),
+        "addons.s3.version": ("aws-mountpoint-s3-csi-driver", "v2.7.0-eksbuild.1"),
+    }
+    newest = {
+        "aws-ebs-csi-driver": "v1.64.0-eksbuild.1",
+        "aws-efs-csi-driver": "v3.4.1-eksbuild.2",
+        "aws-mountpoint-s3-csi-driver": None,
+    }
+    assert version_problems(pinned, newest, "1.34") == [
+        "addons.ebs.version: v1.65.0-eksbuild.1 is not offered for Kubernetes 1.34; the newest "
+        "aws-ebs-csi-driver for it is v1.64.0-eksbuild.1 (list them: aws eks describe-addon-versions "
+        "--addon-name aws-ebs-csi-driver --kubernetes-version 1.34)",
+        "addons.s3.version: EKS offers no version of aws-mountpoint-s3-csi-driver for Kubernetes 1.34 "
+        "(aws eks describe-addon-versions --addon-name aws-mountpoint-s3-csi-driver --kubernetes-version "
+        "1.34)",
+    ]
+    # eksbuild numbers compare as numbers: build 10 is newer than build 9.
+    ten = {"k": ("aws-ebs-csi-driver", "v1.64.0-eksbuild.10")}
+    assert version_problems(ten, {"aws-ebs-csi-driver": "v1.64.0-eksbuild.9"}, "1.34") != []
+    assert version_problems(ten, {"aws-ebs-csi-driver": "v1.64.0-eksbuild.11"}, "1.34") == []
+
+
+def test_a_pinned_version_eks_does_not_offer_is_refused_before_anything() -> None:
+    values = stack_values("dev")
+    world = World()
+    world.newest_addon_versions["aws-ebs-csi-driver"] = "v1.63.0-eksbuild.1"
+    with pytest.raises(RunError) as refused:
+        render(values, world=world)
+    assert "addons.ebs.version: v1.64.0-eksbuild.1 is not offered for Kubernetes 1.34" in str(refused.value)
+    registered = {r.type for r in refused.value.registered}  # type: ignore[attr-defined]
+    assert registered <= {"pulumi:pulumi:Stack", "pulumi:providers:aws"}
+
+
+def test_adopted_cluster_without_the_pod_identity_agent_is_refused_for_s3() -> None:
+    values = stack_values("prod")  # adopt mode, Mountpoint for S3 enabled
+    world = World(region="us-east-1")
+    world.add_cluster("prod-main")
+    world.absent_addons.add("eks-pod-identity-agent")
+    with pytest.raises(RunError) as refused:
+        render(values, world=world)
+    message = str(refused.value)
+    assert "addons.s3.enabled: cluster prod-main does not run the EKS Pod Identity Agent" in message
+    assert "aws eks create-addon --cluster-name prod-main --addon-name eks-pod-identity-agent" in message
+    registered = {r.type for r in refused.value.registered}  # type: ignore[attr-defined]
+    assert registered <= {"pulumi:pulumi:Stack", "pulumi:providers:aws"}
+    values["addons"]["s3"]["enabled"] = False
+    render(values, world=world)  # without Mountpoint, no agent is needed

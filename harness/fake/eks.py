@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from components.cluster.cluster import kubeconfig as cluster_kubeconfig
-from harness.fake.world import Registration, World, _hex
+from harness.fake.world import CallFailure, Registration, World, _hex
 
 
 def _fargate_profile(r: Registration) -> None:
@@ -75,7 +75,31 @@ def _get_clusters(world: World, a: dict[str, Any]) -> dict[str, Any]:
     return {"names": sorted(world.existing_clusters), "id": world.region}
 
 
+def _get_addon_version(world: World, a: dict[str, Any]) -> dict[str, Any]:
+    name, kubernetes = str(a.get("addonName")), str(a.get("kubernetesVersion"))
+    version = world.newest_addon_versions.get(name)
+    if version is None:
+        raise CallFailure(f"no add-on version of {name} found for Kubernetes {kubernetes}")
+    return {"addonName": name, "kubernetesVersion": kubernetes, "version": version, "id": name}
+
+
+def _get_addon(world: World, a: dict[str, Any]) -> dict[str, Any]:
+    cluster, name = str(a.get("clusterName")), str(a.get("addonName"))
+    if cluster not in world.existing_clusters or name in world.absent_addons:
+        raise CallFailure(f"ResourceNotFoundException: No addon: {name} found in cluster: {cluster}")
+    return {
+        "addonName": name,
+        "clusterName": cluster,
+        "addonVersion": world.newest_addon_versions.get(name, "v1.3.8-eksbuild.2"),
+        "arn": world.arn("eks", f"addon/{cluster}/{name}/{_hex(cluster + name, 8)}"),
+        "configurationValues": "",
+        "id": f"{cluster}:{name}",
+    }
+
+
 CALLS = {
     "aws:eks/getCluster:getCluster": _get_cluster,
+    "aws:eks/getAddonVersion:getAddonVersion": _get_addon_version,
+    "aws:eks/getAddon:getAddon": _get_addon,
     "aws:eks/getClusters:getClusters": _get_clusters,
 }

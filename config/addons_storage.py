@@ -50,8 +50,10 @@ GP3_BASELINE_IOPS = 3000
 GP3_MIBS_PER_IOPS = 0.25
 
 MOUNTPOINT_MIN_MAJOR = 2
-"""EKS Pod Identity credentials for Mountpoint's node pods came with v2 of the driver (its CHANGELOG for
-v2.0.0 and docs/CONFIGURATION.md "Configuring access to S3 using EKS Pod Identity"); v1 reads IRSA only."""
+"""The stack gives Mountpoint's node pods EKS Pod Identity credentials, as the v2 driver documents them (its
+CHANGELOG's v2.0.0 entry points at the v2 feature list, awslabs/mountpoint-s3-csi-driver #504, and
+docs/UPGRADING_TO_V2.md); v1 (Mountpoint run through systemd on the host) is not what this stack is
+written or tested for."""
 MOUNTPOINT_MIN_KUBERNETES = (1, 30)
 """Mountpoint for S3 CSI driver v2 requires Kubernetes 1.30 or later (docs/INSTALL.md, "Prerequisites")."""
 
@@ -338,9 +340,9 @@ class S3Config(PinnedAddon):
     def _pod_identity_version(cls, version: str | None) -> str | None:
         if version is not None and int(version[1:].split(".")[0]) < MOUNTPOINT_MIN_MAJOR:
             raise ValueError(
-                f"{version} is Mountpoint for S3 CSI driver v1, which reads no EKS Pod Identity credentials "
-                "(the stack's only credentials for the driver); pin a v2 add-on version such as "
-                "v2.7.0-eksbuild.1"
+                f"{version} is Mountpoint for S3 CSI driver v1; the stack gives the driver EKS Pod Identity "
+                "credentials as v2 takes them (and v2 runs Mountpoint in pods, v1 on the host), so pin a v2 "
+                "add-on version such as v2.7.0-eksbuild.1"
             )
         return version
 

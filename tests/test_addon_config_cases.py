@@ -92,7 +92,7 @@ REFUSED: list[tuple[str, dict[str, Any], str, str]] = [
         "Mountpoint v1",
         {"addons.s3.version": "v1.15.0-eksbuild.1"},
         "addons.s3.version",
-        "reads no EKS Pod Identity credentials",
+        "is Mountpoint for S3 CSI driver v1; the stack gives the driver EKS Pod Identity",
     ),
     (
         "load balancer controller chart 1.x",

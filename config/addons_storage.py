@@ -245,6 +245,18 @@ class EfsConfig(PinnedAddon):
             )
         if self.create is False and self.file_system_id is None and self.enabled:
             problems.append("`create: false` needs `fileSystemId` (the existing file system to use)")
+        if self.file_system_id is not None:
+            # These shape only a created file system; with an existing one they would do nothing.
+            ignored = [
+                alias
+                for name, alias in (("kms_key_arn", "kmsKeyArn"), ("throughput_mode", "throughputMode"))
+                if name in self.model_fields_set and getattr(self, name) is not None
+            ]
+            if ignored:
+                problems.append(
+                    f"{' and '.join(ignored)} shape only a file system the stack creates; with "
+                    "`fileSystemId` the existing file system keeps its own: remove them"
+                )
         return problems
 
     @property

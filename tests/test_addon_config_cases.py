@@ -125,6 +125,12 @@ REFUSED: list[tuple[str, dict[str, Any], str, str]] = [
         "multi-Region",
     ),
     (
+        "EFS key with an existing file system",
+        {"addons.efs.fileSystemId": "fs-0123456789abcdef0"},
+        "addons.efs",
+        "kmsKeyArn shape only a file system the stack creates",
+    ),
+    (
         "controller requests beyond Fargate",
         {"addons.loadBalancerController.resources": {"cpu": "16", "memory": "120Gi"}},
         "addons.loadBalancerController.resources",
@@ -173,6 +179,10 @@ ACCEPTED: list[tuple[str, dict[str, Any]]] = [
     ),
     ("load balancer controller 3.0.0", {"addons.loadBalancerController.version": "3.0.0"}),
     ("Mountpoint v2", {"addons.s3.version": "v2.0.0-eksbuild.1"}),
+    (
+        "existing EFS file system without the created one's keys",
+        {"addons.efs.fileSystemId": "fs-0123456789abcdef0", "addons.efs.kmsKeyArn": None},
+    ),
     ("Portainer sized", {"addons.portainer.resources": {"cpu": "1", "memory": "2Gi"}}),
     ("controller sized", {"addons.loadBalancerController.resources": {"cpu": "500m", "memory": "1Gi"}}),
 ]

@@ -961,3 +961,16 @@ def test_the_s3_claims_are_a_stack_output(everything: Plan) -> None:
     for ref in output.values():
         namespace, name = ref.split("/")
         assert namespace == "data" and name in claims
+
+
+def test_the_preview_says_which_check_the_configuration_passed() -> None:
+    assert docs.configuration_check_note(docs.EBS_ADDON, "v1.64.0-eksbuild.1") == (
+        "aws-ebs-csi-driver: configurationValues checked offline against the chart values of v1.64.0 only "
+        "(pulumi-aws has no DescribeAddonConfiguration data source); EKS checks them against the add-on "
+        "version's own schema when it applies them"
+    )
+    other = docs.configuration_check_note(docs.EFS_ADDON, "v3.5.0-eksbuild.1")
+    assert other.endswith("The pinned version v3.5.0-eksbuild.1 is not v3.4.1: check its schema first")
+    assert docs.configuration_check_note(docs.EFS_ADDON, None).endswith(
+        "(EKS default) is not v3.4.1: check its schema first"
+    )

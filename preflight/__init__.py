@@ -16,7 +16,12 @@ from components.cluster.cluster import ExistingCluster
 from components.compose import stack_tags
 from config.stack import StackConfig
 from preflight.account import AccountReport, check_account
-from preflight.addons import check_addon_versions, check_pod_identity_agent, pinned_addons
+from preflight.addons import (
+    check_addon_versions,
+    check_certificate_account,
+    check_pod_identity_agent,
+    pinned_addons,
+)
 from preflight.caller import check_caller_not_listed
 from preflight.cluster import existing_cluster
 from preflight.install import check_no_foreign_karpenter
@@ -51,6 +56,7 @@ def run(cfg: StackConfig, provider: aws.Provider) -> Answers:
         check_no_foreign_karpenter(cfg.cluster.name, stack_tags()[STACK_TAG], provider)
         existing = existing_cluster(cfg, provider)
         check_pod_identity_agent(cfg, provider)
+    check_certificate_account(cfg, provider)
     if pinned_addons(cfg):
         check_addon_versions(cfg, kubernetes_version(cfg, provider), provider)
     repository = cfg.karpenter.chart_repository or CHART_REPOSITORY

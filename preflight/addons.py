@@ -117,3 +117,28 @@ def check_pod_identity_agent(cfg: StackConfig, provider: aws.Provider) -> None:
     problem = pod_identity_agent_problem(cfg.cluster.name, installed)
     if problem:
         raise pulumi.RunError(problem)
+
+
+def certificate_account_problem(certificate_arn: str | None, account_id: str) -> str | None:
+    """An ALB uses ACM certificates of its own account only (ACM certificates are not shared across
+    accounts; the controller's CreateListener would fail with CertificateNotFound)."""
+    if certificate_arn is None:
+        return None
+    owner = certificate_arn.split(":")[4]
+    if owner == account_id:
+        return None
+    return (
+        f"addons.portainer.ingress.certificateArn: the certificate belongs to account {owner}, but the stack "
+        f"deploys into account {account_id}; an ALB uses ACM certificates of its own account only: request "
+        f"or import the certificate in {account_id}"
+    )
+
+
+def check_certificate_account(cfg: StackConfig, provider: aws.Provider) -> None:
+    portainer = cfg.addons.portainer
+    if not (portainer.enabled and portainer.ingress.enabled):
+        return
+    account = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider)).account_id
+    problem = certificate_account_problem(portainer.ingress.certificate_arn, account)
+    if problem:
+        raise pulumi.RunError(problem)

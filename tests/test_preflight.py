@@ -8,7 +8,7 @@ from pulumi import RunError
 
 from config.cluster import AdminAccess
 from harness.fake.world import World
-from preflight.addons import version_problems
+from preflight.addons import certificate_account_problem, version_problems
 from preflight.caller import caller_admin_conflicts, caller_principal
 from preflight.install import FoundRole, foreign_karpenter
 from preflight.registry import chart_credentials_source
@@ -116,3 +116,15 @@ def test_adopted_cluster_without_the_pod_identity_agent_is_refused_for_s3() -> N
     assert registered <= {"pulumi:pulumi:Stack", "pulumi:providers:aws"}
     values["addons"]["s3"]["enabled"] = False
     render(values, world=world)  # without Mountpoint, no agent is needed
+
+
+def test_a_certificate_of_another_account_is_refused() -> None:
+    arn = "arn:aws:acm:eu-west-1:210987654321:certificate/0a1b2c3d-1111-2222-3333-444455556666"
+    assert certificate_account_problem(arn, "210987654321") is None
+    assert certificate_account_problem(None, "123456789012") is None
+    problem = certificate_account_problem(arn, "123456789012")
+    assert problem == (
+        "addons.portainer.ingress.certificateArn: the certificate belongs to account 210987654321, but the "
+        "stack deploys into account 123456789012; an ALB uses ACM certificates of its own account only: "
+        "request or import the certificate in 123456789012"
+    )

@@ -47,8 +47,11 @@ class FargatePodResources(Model):
     requests (plus 256 MB of its own) and rounds up to its nearest size; without requests a pod gets the
     smallest, 0.25 vCPU and 0.5 GB, of which 256 MB is Fargate's."""
 
-    cpu: CpuQuantity = Field(description="CPU request and limit, 250m to 16 (Fargate sizes).")
-    memory: MemoryQuantity = Field(description="Memory request and limit, with a unit, 512Mi to 120Gi.")
+    cpu: CpuQuantity = Field(default="250m", description="CPU request and limit, 250m to 16 (Fargate sizes).")
+    memory: MemoryQuantity = Field(
+        default="512Mi",
+        description="Memory request and limit, with a unit, 512Mi to 120Gi; Fargate adds 256 MB of its own.",
+    )
 
     @model_validator(mode="after")
     def _fits(self) -> FargatePodResources:
@@ -72,8 +75,8 @@ class FargatePodResources(Model):
         return {"requests": dict(both), "limits": dict(both)}
 
 
-LBC_RESOURCES = FargatePodResources(cpu="250m", memory="512Mi")
-PORTAINER_RESOURCES = FargatePodResources(cpu="250m", memory="512Mi")
+LBC_RESOURCES = FargatePodResources()
+PORTAINER_RESOURCES = FargatePodResources()
 
 
 def _lbc_version(version: str) -> str:

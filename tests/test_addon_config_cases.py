@@ -184,6 +184,7 @@ ACCEPTED: list[tuple[str, dict[str, Any]]] = [
         {"addons.efs.fileSystemId": "fs-0123456789abcdef0", "addons.efs.kmsKeyArn": None},
     ),
     ("Portainer sized", {"addons.portainer.resources": {"cpu": "1", "memory": "2Gi"}}),
+    ("only the memory given", {"addons.portainer.resources": {"memory": "1Gi"}}),
     ("controller sized", {"addons.loadBalancerController.resources": {"cpu": "500m", "memory": "1Gi"}}),
 ]
 

@@ -19,6 +19,7 @@ from preflight.account import AccountReport, check_account
 from preflight.addons import (
     check_addon_versions,
     check_certificate_account,
+    check_mountpoint_policy_size,
     check_pod_identity_agent,
     pinned_addons,
 )
@@ -57,6 +58,7 @@ def run(cfg: StackConfig, provider: aws.Provider) -> Answers:
         existing = existing_cluster(cfg, provider)
         check_pod_identity_agent(cfg, provider)
     check_certificate_account(cfg, provider)
+    check_mountpoint_policy_size(cfg)
     if pinned_addons(cfg):
         check_addon_versions(cfg, kubernetes_version(cfg, provider), provider)
     repository = cfg.karpenter.chart_repository or CHART_REPOSITORY

@@ -9,6 +9,7 @@ add-ons' configuration"), and EKS validates it against its schema when it create
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 
@@ -140,5 +141,36 @@ def check_certificate_account(cfg: StackConfig, provider: aws.Provider) -> None:
         return
     account = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider)).account_id
     problem = certificate_account_problem(portainer.ingress.certificate_arn, account)
+    if problem:
+        raise pulumi.RunError(problem)
+
+
+MANAGED_POLICY_MAX_CHARS = 6144
+"""IAM quota "Managed policy size": 6,144 characters, white space not counted (IAM User Guide, "IAM and AWS
+STS quotas"; not adjustable)."""
+
+
+def mountpoint_policy_problem(partition: str, buckets: list[tuple[str, bool]]) -> str | None:
+    """The driver's bucket policy is one customer managed policy: too many (long) bucket names exceed IAM's
+    size quota, and `pulumi up` would fail at CreatePolicy after creating much of the stack."""
+    if not buckets:
+        return None
+    size = len(
+        json.dumps(docs.mountpoint_policy(partition=partition, buckets=buckets), separators=(",", ":"))
+    )
+    if size <= MANAGED_POLICY_MAX_CHARS:
+        return None
+    return (
+        f"addons.s3.buckets: the {len(buckets)} buckets make the driver's IAM policy {size} characters long, "
+        f"over IAM's {MANAGED_POLICY_MAX_CHARS} for a managed policy; mount fewer buckets with this stack"
+    )
+
+
+def check_mountpoint_policy_size(cfg: StackConfig) -> None:
+    s3 = cfg.addons.s3
+    if not s3.enabled:
+        return
+    partition = cfg.addons_context.partition
+    problem = mountpoint_policy_problem(partition, [(b.name, b.read_only) for b in s3.buckets])
     if problem:
         raise pulumi.RunError(problem)

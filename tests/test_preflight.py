@@ -8,7 +8,7 @@ from pulumi import RunError
 
 from config.cluster import AdminAccess
 from harness.fake.world import World
-from preflight.addons import certificate_account_problem, version_problems
+from preflight.addons import certificate_account_problem, mountpoint_policy_problem, version_problems
 from preflight.caller import caller_admin_conflicts, caller_principal
 from preflight.install import FoundRole, foreign_karpenter
 from preflight.registry import chart_credentials_source
@@ -128,3 +128,13 @@ def test_a_certificate_of_another_account_is_refused() -> None:
         "stack deploys into account 123456789012; an ALB uses ACM certificates of its own account only: "
         "request or import the certificate in 123456789012"
     )
+
+
+def test_a_bucket_policy_over_iams_size_quota_is_refused() -> None:
+    few = [(f"bucket-{i:02d}", False) for i in range(10)]
+    assert mountpoint_policy_problem("aws", few) is None
+    assert mountpoint_policy_problem("aws", []) is None
+    many = [(f"{'b' * 55}-{i:03d}", i % 2 == 0) for i in range(60)]
+    problem = mountpoint_policy_problem("aws", many)
+    assert problem is not None and problem.startswith("addons.s3.buckets: the 60 buckets make the driver's")
+    assert "over IAM's 6144 for a managed policy" in problem

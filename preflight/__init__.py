@@ -16,13 +16,7 @@ from components.cluster.cluster import ExistingCluster
 from components.compose import stack_tags
 from config.stack import StackConfig
 from preflight.account import AccountReport, check_account
-from preflight.addons import (
-    check_addon_versions,
-    check_certificate_account,
-    check_mountpoint_policy_size,
-    check_pod_identity_agent,
-    pinned_addons,
-)
+from preflight.addons import check_addons
 from preflight.caller import check_caller_not_listed
 from preflight.cluster import existing_cluster
 from preflight.install import check_no_foreign_karpenter
@@ -56,10 +50,6 @@ def run(cfg: StackConfig, provider: aws.Provider) -> Answers:
     else:
         check_no_foreign_karpenter(cfg.cluster.name, stack_tags()[STACK_TAG], provider)
         existing = existing_cluster(cfg, provider)
-        check_pod_identity_agent(cfg, provider)
-    check_certificate_account(cfg, provider)
-    check_mountpoint_policy_size(cfg)
-    if pinned_addons(cfg):
-        check_addon_versions(cfg, kubernetes_version(cfg, provider), provider)
+    check_addons(cfg, provider, lambda: kubernetes_version(cfg, provider))
     repository = cfg.karpenter.chart_repository or CHART_REPOSITORY
     return Answers(account, existing, (repository, chart_credentials(repository, provider)))

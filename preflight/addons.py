@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import pulumi
 import pulumi_aws as aws
@@ -78,16 +78,14 @@ def newest_versions(
     return found
 
 
-def check_addon_versions(cfg: StackConfig, kubernetes_version: str, provider: aws.Provider) -> None:
-    """Refuse pinned add-on versions EKS does not offer for the cluster's Kubernetes version."""
+def addon_version_problems(cfg: StackConfig, kubernetes_version: str, provider: aws.Provider) -> list[str]:
+    """Pinned add-on versions EKS does not offer for the cluster's Kubernetes version."""
     pinned = pinned_addons(cfg)
     if not pinned:
-        return
+        return []
     lookup = pulumi.InvokeOptions(provider=provider)
     newest = newest_versions({name for name, _ in pinned.values()}, kubernetes_version, lookup)
-    problems = version_problems(pinned, newest, kubernetes_version)
-    if problems:
-        raise pulumi.RunError("EKS add-on versions not offered:\n  - " + "\n  - ".join(problems))
+    return version_problems(pinned, newest, kubernetes_version)
 
 
 def pod_identity_agent_problem(cluster_name: str, installed: bool) -> str | None:
@@ -101,11 +99,11 @@ def pod_identity_agent_problem(cluster_name: str, installed: bool) -> str | None
     )
 
 
-def check_pod_identity_agent(cfg: StackConfig, provider: aws.Provider) -> None:
+def pod_identity_agent_problems(cfg: StackConfig, provider: aws.Provider) -> list[str]:
     """Adopt mode with S3: the adopted cluster must run the Pod Identity agent before Mountpoint's node pods
     start (a created cluster gets the add-on from `components/cluster/cluster.py`)."""
     if cfg.cluster.mode != "adopt" or not cfg.addons.s3.enabled:
-        return
+        return []
     try:
         aws.eks.get_addon(
             addon_name=POD_IDENTITY_AGENT,
@@ -116,8 +114,7 @@ def check_pod_identity_agent(cfg: StackConfig, provider: aws.Provider) -> None:
     except Exception:  # ResourceNotFoundException: the cluster has no such add-on
         installed = False
     problem = pod_identity_agent_problem(cfg.cluster.name, installed)
-    if problem:
-        raise pulumi.RunError(problem)
+    return [problem] if problem else []
 
 
 def certificate_account_problem(certificate_arn: str | None, account_id: str) -> str | None:
@@ -135,14 +132,13 @@ def certificate_account_problem(certificate_arn: str | None, account_id: str) ->
     )
 
 
-def check_certificate_account(cfg: StackConfig, provider: aws.Provider) -> None:
+def certificate_account_problems(cfg: StackConfig, provider: aws.Provider) -> list[str]:
     portainer = cfg.addons.portainer
     if not (portainer.enabled and portainer.ingress.enabled):
-        return
+        return []
     account = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider)).account_id
     problem = certificate_account_problem(portainer.ingress.certificate_arn, account)
-    if problem:
-        raise pulumi.RunError(problem)
+    return [problem] if problem else []
 
 
 MANAGED_POLICY_MAX_CHARS = 6144
@@ -166,11 +162,26 @@ def mountpoint_policy_problem(partition: str, buckets: list[tuple[str, bool]]) -
     )
 
 
-def check_mountpoint_policy_size(cfg: StackConfig) -> None:
+def mountpoint_policy_problems(cfg: StackConfig) -> list[str]:
     s3 = cfg.addons.s3
     if not s3.enabled:
-        return
+        return []
     partition = cfg.addons_context.partition
     problem = mountpoint_policy_problem(partition, [(b.name, b.read_only) for b in s3.buckets])
-    if problem:
-        raise pulumi.RunError(problem)
+    return [problem] if problem else []
+
+
+def check_addons(cfg: StackConfig, provider: aws.Provider, kubernetes_version: Callable[[], str]) -> None:
+    """Every add-on problem the account (or IAM's quotas) shows, refused at once, by key path."""
+    problems = [
+        *pod_identity_agent_problems(cfg, provider),
+        *certificate_account_problems(cfg, provider),
+        *mountpoint_policy_problems(cfg),
+    ]
+    if pinned_addons(cfg):
+        problems += addon_version_problems(cfg, kubernetes_version(), provider)
+    if problems:
+        raise pulumi.RunError(
+            f"the add-ons cannot work as configured ({len(problems)} problem"
+            f"{'s' if len(problems) > 1 else ''}):\n  - " + "\n  - ".join(problems)
+        )

@@ -138,3 +138,17 @@ def test_a_bucket_policy_over_iams_size_quota_is_refused() -> None:
     problem = mountpoint_policy_problem("aws", many)
     assert problem is not None and problem.startswith("addons.s3.buckets: the 60 buckets make the driver's")
     assert "over IAM's 6144 for a managed policy" in problem
+
+
+def test_every_add_on_problem_of_the_account_is_refused_at_once() -> None:
+    values = stack_values("prod")  # adopt mode, EBS and Mountpoint for S3 pinned
+    world = World(region="us-east-1")
+    world.add_cluster("prod-main")
+    world.absent_addons.add("eks-pod-identity-agent")
+    world.newest_addon_versions["aws-ebs-csi-driver"] = "v1.60.0-eksbuild.1"
+    with pytest.raises(RunError) as refused:
+        render(values, world=world)
+    lines = [line for line in str(refused.value).splitlines() if line.startswith("  - ")]
+    assert [line.split(":")[0] for line in lines] == ["  - addons.s3.enabled", "  - addons.ebs.version"]
+    # The adopted cluster's own Kubernetes version (the fake's 1.33) is the one asked about.
+    assert "is not offered for Kubernetes 1.33" in lines[1]

@@ -5,13 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-    Field,
-    SecretStr,
-    StringConstraints,
-    model_validator,
-)
+from pydantic import AfterValidator, Field, SecretStr, StringConstraints, model_validator
 
 from config.base import Model, Network, hinted, unique
 from config.fargate_sizes import describe_size, fargate_size
@@ -33,7 +27,8 @@ HOST_PATTERN = hinted(
 
 LBC_MIN_MAJOR = 3
 """From chart 3.0.0 the chart and the controller share a version, and the CRDs are read from the controller's
-release tag `v<version>`; chart 1.x shipped controller 2.x (no `v1.x` tag holds these CRD files)."""
+release tag `v<version>` (`crd_urls`); chart 1.x shipped controller 2.x, so below 3 that tag is missing or
+another release's, without the two CRD files this program applies."""
 LBC_CHART_VERSION = "3.5.0"
 """The chart (and controller) release whose IAM policy `components/addons/load_balancer_controller.py`
 reproduces; `../shared/aws-load-balancer-controller/v3.5.0/` holds upstream's copy."""
@@ -83,9 +78,10 @@ def _lbc_version(version: str) -> str:
     major = int(version.split(".")[0])
     if major < LBC_MIN_MAJOR:
         raise ValueError(
-            f"chart {version} is older than 3.0.0: chart 1.x shipped controller 2.x, so the CRDs this "
-            f"program applies from the controller's tag v{version} do not exist, and its IAM policy is "
-            f"v3's; use a 3.x chart such as {LBC_CHART_VERSION}"
+            f"chart {version} is older than 3.0.0: before 3 the chart's version is not the controller's "
+            f"(chart 1.x shipped controller 2.x), so the CRD files this program applies from tag v{version} "
+            f"are missing or another release's, and its IAM policy is v3's; use a 3.x chart such as "
+            f"{LBC_CHART_VERSION}"
         )
     return version
 

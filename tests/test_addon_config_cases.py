@@ -98,7 +98,7 @@ REFUSED: list[tuple[str, dict[str, Any], str, str]] = [
         "load balancer controller chart 1.x",
         {"addons.loadBalancerController.version": "1.13.0"},
         "addons.loadBalancerController.version",
-        "chart 1.x shipped controller 2.x",
+        "(chart 1.x shipped controller 2.x)",
     ),
     (
         "load balancer controller chart 2.x",

@@ -42,10 +42,10 @@ class FargatePodResources(Model):
     requests (plus 256 MB of its own) and rounds up to its nearest size; without requests a pod gets the
     smallest, 0.25 vCPU and 0.5 GB, of which 256 MB is Fargate's."""
 
-    cpu: CpuQuantity = Field(default="250m", description="CPU request and limit, 250m to 16 (Fargate sizes).")
+    cpu: CpuQuantity = Field(default="250m", description="CPU request and limit, 250m to 4 (Fargate sizes).")
     memory: MemoryQuantity = Field(
         default="512Mi",
-        description="Memory request and limit, with a unit, 512Mi to 120Gi; Fargate adds 256 MB of its own.",
+        description="Memory request and limit, with a unit, 512Mi to 30Gi less Fargate's own 256 MB.",
     )
 
     @model_validator(mode="after")
@@ -53,7 +53,7 @@ class FargatePodResources(Model):
         if fargate_size(self.cpu, self.memory) is None:
             raise ValueError(
                 f"no Fargate size holds cpu {self.cpu} and memory {self.memory} plus Fargate's 256 MB "
-                "(at most 16 vCPU and 120 GB)"
+                "(EKS on Fargate runs pods of at most 4 vCPU and 30 GB)"
             )
         return self
 

@@ -22,10 +22,11 @@ FARGATE_SIZES: tuple[tuple[int, tuple[int, ...]], ...] = (
     (1000, _steps(2, 8, 1)),
     (2000, _steps(4, 16, 1)),
     (4000, _steps(8, 30, 1)),
-    (8000, _steps(16, 60, 4)),
-    (16000, _steps(32, 120, 8)),
 )
-"""(vCPU in millicores, the memory sizes in MiB it comes with), as the user guide's table lists them."""
+"""(vCPU in millicores, the memory sizes in MiB it comes with), as the EKS user guide's table lists them: up
+to 4 vCPU and 30 GB (the larger sizes of ECS on Fargate are not in the EKS table). The same page: "All Amazon
+EKS Fargate Pods run with guaranteed priority, so the requested CPU and memory must be equal to the limit for
+all of the containers"."""
 
 
 def fargate_size(cpu: str, memory: str) -> tuple[int, int] | None:

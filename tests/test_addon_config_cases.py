@@ -131,6 +131,12 @@ REFUSED: list[tuple[str, dict[str, Any], str, str]] = [
         "kmsKeyArn shape only a file system the stack creates",
     ),
     (
+        "memory that leaves no room for Fargate's 256 MB",
+        {"addons.portainer.resources": {"cpu": "4", "memory": "30Gi"}},
+        "addons.portainer.resources",
+        "at most 4 vCPU and 30 GB",
+    ),
+    (
         "controller requests beyond Fargate",
         {"addons.loadBalancerController.resources": {"cpu": "16", "memory": "120Gi"}},
         "addons.loadBalancerController.resources",
@@ -209,8 +215,8 @@ def test_coverage_is_computed_not_matched() -> None:
         ("250m", "1792Mi", "0.25 vCPU, 2 GB"),
         ("250m", "2Gi", "0.5 vCPU, 3 GB"),
         ("1", "1Gi", "1 vCPU, 2 GB"),
-        ("4", "30Gi", "8 vCPU, 32 GB"),
-        ("16", "119Gi", "16 vCPU, 120 GB"),
+        ("4", "29Gi", "4 vCPU, 30 GB"),
+        ("2", "16Gi", "4 vCPU, 17 GB"),
     ],
 )
 def test_fargate_size(cpu: str, memory: str, size: str) -> None:

@@ -359,7 +359,9 @@ def ingress(
             fargate_after=lbc.profile if lbc else stored.profile_chain,
             file_system_id=stored.efs.file_system_id,
             config=addons.portainer,
-            wait_for=[*stored.efs.mount_targets],
+            # The EFS add-on brings the `efs.csi.aws.com` CSIDriver: without it the pod's volume never
+            # attaches and the atomic release rolls back.
+            wait_for=[*stored.efs.mount_targets, stored.efs.addon],
             ingress_controller=lbc.release if lbc else None,
             ingress_class=lbc.ingress_class if lbc else "alb",
         ),

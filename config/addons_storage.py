@@ -32,9 +32,12 @@ K8S_NAME_PATTERN = hinted(
 )
 K8sName = Annotated[str, StringConstraints(pattern=K8S_NAME_PATTERN, max_length=63)]
 KMS_KEY_ARN_PATTERN = hinted(
-    r"^arn:aws(-[a-z]+)*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$",
+    # Key IDs are a UUID, or `mrk-` and 32 hex digits for a multi-Region key (AWS KMS Developer Guide,
+    # "Key identifiers (KeyId)" and "Multi-Region key identifiers").
+    r"^arn:aws(-[a-z]+)*:kms:[a-z0-9-]+:\d{12}:key/"
+    r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$",
     "a KMS key ARN such as arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab "
-    "(a key ARN, not an alias)",
+    "or, multi-Region, .../key/mrk-1234abcd12ab34cd56ef1234567890ab (a key ARN, not an alias)",
 )
 KmsKeyArn = Annotated[str, StringConstraints(pattern=KMS_KEY_ARN_PATTERN)]
 FILE_SYSTEM_ID_PATTERN = hinted(r"^fs-[0-9a-f]{8,40}$", "an EFS file system ID such as fs-0123456789abcdef0")
@@ -46,6 +49,11 @@ GP3_THROUGHPUT = (125, 2000)
 GP3_BASELINE_IOPS = 3000
 GP3_MIBS_PER_IOPS = 0.25
 
+MOUNTPOINT_MIN_MAJOR = 2
+"""The stack gives Mountpoint's node pods EKS Pod Identity credentials, as the v2 driver documents them (its
+CHANGELOG's v2.0.0 entry points at the v2 feature list, awslabs/mountpoint-s3-csi-driver #504, and
+docs/UPGRADING_TO_V2.md); v1 (Mountpoint run through systemd on the host) is not what this stack is
+written or tested for."""
 MOUNTPOINT_MIN_KUBERNETES = (1, 30)
 """Mountpoint for S3 CSI driver v2 requires Kubernetes 1.30 or later (docs/INSTALL.md, "Prerequisites")."""
 
@@ -67,9 +75,14 @@ class StackContext:
     """The namespace the stack creates for Karpenter (no other part may create it again)."""
 
 
-def _context(info: ValidationInfo) -> StackContext | None:
+def stack_of(info: ValidationInfo) -> StackContext | None:
+    """The stack facts `config.load` passes in the validation context (None when the region or cluster
+    is itself refused)."""
     ctx = info.context
     return ctx.get("stack") if isinstance(ctx, dict) else None
+
+
+_context = stack_of
 
 
 def _kms_in_stack_region(arn: str | None, info: ValidationInfo) -> str | None:
@@ -232,6 +245,18 @@ class EfsConfig(PinnedAddon):
             )
         if self.create is False and self.file_system_id is None and self.enabled:
             problems.append("`create: false` needs `fileSystemId` (the existing file system to use)")
+        if self.file_system_id is not None:
+            # These shape only a created file system; with an existing one they would do nothing.
+            ignored = [
+                alias
+                for name, alias in (("kms_key_arn", "kmsKeyArn"), ("throughput_mode", "throughputMode"))
+                if name in self.model_fields_set and getattr(self, name) is not None
+            ]
+            if ignored:
+                problems.append(
+                    f"{' and '.join(ignored)} shape only a file system the stack creates; with "
+                    "`fileSystemId` the existing file system keeps its own: remove them"
+                )
         return problems
 
     @property
@@ -321,6 +346,17 @@ class S3Config(PinnedAddon):
         if ctx is not None and namespace == ctx.karpenter_namespace:
             raise ValueError(f"is Karpenter's namespace ({namespace}); choose a namespace of its own")
         return namespace
+
+    @field_validator("version")
+    @classmethod
+    def _pod_identity_version(cls, version: str | None) -> str | None:
+        if version is not None and int(version[1:].split(".")[0]) < MOUNTPOINT_MIN_MAJOR:
+            raise ValueError(
+                f"{version} is Mountpoint for S3 CSI driver v1; the stack gives the driver EKS Pod Identity "
+                "credentials as v2 takes them (and v2 runs Mountpoint in pods, v1 on the host), so pin a v2 "
+                "add-on version such as v2.7.0-eksbuild.1"
+            )
+        return version
 
     @field_validator("enabled")
     @classmethod

@@ -146,11 +146,15 @@ class StackConfig(Model):
         doc: Any = v
         for key in loc:
             doc = doc.get(key) if isinstance(doc, dict) else None
-        if isinstance(doc, str) and valid(*loc) and doc.split(":")[3:4] != [v["region"]]:
+        if not (isinstance(doc, str) and valid(*loc)):
+            return
+        _, partition, _, region, *_ = doc.split(":")
+        if region != v["region"] or partition != region_partition(v["region"]):
             yield Problem(
                 loc,
-                f"is a certificate of region {doc.split(':')[3]}; an ALB takes ACM certificates of its own "
-                f"region ({v['region']}) only",
+                f"is a certificate of region {region} (partition {partition}); an ALB takes ACM "
+                f"certificates of its own region ({v['region']}) only, in partition "
+                f"{region_partition(v['region'])}",
                 show=False,
             )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pulumi
 import pulumi_aws as aws
 
 from components.blocks.helm import KARPENTER_CHART_REPOSITORY as CHART_REPOSITORY
@@ -16,6 +17,7 @@ from components.cluster.cluster import ExistingCluster
 from components.compose import stack_tags
 from config.stack import StackConfig
 from preflight.account import AccountReport, check_account
+from preflight.addons import check_addons
 from preflight.caller import check_caller_not_listed
 from preflight.cluster import existing_cluster
 from preflight.install import check_no_foreign_karpenter
@@ -38,6 +40,13 @@ def check_tools() -> None:
     check_aws_cli()
 
 
+def kubernetes_version(cfg: StackConfig, provider: aws.Provider) -> str:
+    """The created cluster's configured version, or the adopted cluster's own."""
+    if cfg.cluster.mode == "create":
+        return cfg.cluster.kubernetes_version
+    return aws.eks.get_cluster(name=cfg.cluster.name, opts=pulumi.InvokeOptions(provider=provider)).version
+
+
 def run(cfg: StackConfig, provider: aws.Provider) -> Answers:
     """Every live-account check, in the order they have always run."""
     # What only the account knows (AZs, instance families offered, Spot diversity), before anything else.
@@ -57,5 +66,6 @@ def run(cfg: StackConfig, provider: aws.Provider) -> Answers:
         ]
         check_no_foreign_karpenter(cfg.cluster.name, stack_tags()[STACK_TAG], provider, taken_over)
         existing = existing_cluster(cfg, provider)
+    check_addons(cfg, provider, lambda: kubernetes_version(cfg, provider))
     repository = cfg.karpenter.chart_repository or CHART_REPOSITORY
     return Answers(account, existing, (repository, chart_credentials(repository, provider)))

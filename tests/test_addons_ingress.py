@@ -28,6 +28,7 @@ PORTAINER_SHARED = SHARED / "portainer" / "239.4.0"
 EVERYTHING = ROOT / "tests" / "stacks" / "Pulumi.everything.yaml"
 CERT = f"arn:aws:acm:eu-west-1:{ACCOUNT_ID}:certificate/0a1b2c3d-1111-2222-3333-444455556666"
 RELEASE = "kubernetes:helm.sh/v3:Release"
+SIZED = {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"cpu": "250m", "memory": "512Mi"}}
 PROFILE = "aws:eks/fargateProfile:FargateProfile"
 
 
@@ -131,6 +132,7 @@ def test_controller_values_exactly() -> None:
         vpc_id="vpc-0a1b2c3d",
         role_arn="arn:aws:iam::1:role/r",
         replicas=2,
+        resources=SIZED,
     )
     assert values == {
         "clusterName": "c1",
@@ -147,6 +149,7 @@ def test_controller_values_exactly() -> None:
         "enableServiceMutatorWebhook": False,
         "keepTLSSecret": True,
         "dnsPolicy": "Default",
+        "resources": SIZED,
     }
 
 
@@ -238,19 +241,21 @@ def test_the_karpenter_path_waits_for_no_add_on(dev_plan: Plan) -> None:
 
 
 def test_portainer_values_exactly() -> None:
-    assert portainer.portainer_values(trusted_origin=None) == {
+    assert portainer.portainer_values(trusted_origin=None, resources=SIZED) == {
         "service": {"type": "ClusterIP"},
         "persistence": {"enabled": True, "existingClaim": "portainer-data"},
         "adminPassword": {"existingSecret": "portainer-admin-password"},
         "ingress": {"enabled": False},
+        "resources": SIZED,
     }
-    with_host = portainer.portainer_values(trusted_origin="portainer.example.com")
+    with_host = portainer.portainer_values(trusted_origin="portainer.example.com", resources=SIZED)
     assert with_host["trusted_origins"] == {"enabled": True, "domains": "portainer.example.com"}
 
 
 def test_every_portainer_value_exists_in_the_pinned_chart() -> None:
     chart = yaml.safe_load(shared(PORTAINER_SHARED / "chart-values.yaml").read_text())
-    assert missing_from_chart(portainer.portainer_values(trusted_origin="p.example.com"), chart) == []
+    values = portainer.portainer_values(trusted_origin="p.example.com", resources=SIZED)
+    assert missing_from_chart(values, chart) == []
     assert missing_from_chart({"adminPassword": {"secretName": "x"}}, chart) == ["adminPassword.secretName"]
 
 
@@ -350,6 +355,7 @@ def test_portainer_order_up_and_down(full_plan: Plan) -> None:
         "its claim": full_plan.one("kubernetes:core/v1:PersistentVolumeClaim", "portainer-data"),
         "its password": full_plan.one("kubernetes:core/v1:Secret", "portainer-admin-password"),
         **{f"EFS mount target {m.name}": m for m in mount_targets},
+        "the EFS add-on (its CSIDriver efs.csi.aws.com)": full_plan.one("aws:eks/addon:Addon", "efs-addon"),
     }
     for what, target in needs.items():
         assert full_plan.depends_on(release, target), f"Portainer does not wait for {what}"
@@ -369,6 +375,7 @@ def test_portainer_order_up_and_down(full_plan: Plan) -> None:
         assert order.index(ingress.urn) < order.index(later.urn), later.name
     for later in (
         *mount_targets,
+        full_plan.one("aws:eks/addon:Addon", "efs-addon"),
         full_plan.one("kubernetes:core/v1:PersistentVolumeClaim", "portainer-data"),
     ):
         assert order.index(release.urn) < order.index(later.urn), later.name
@@ -578,3 +585,19 @@ def test_ingress_addons_are_refused_outside_the_aws_partition() -> None:
             line.startswith(f"{key}: is not available in partition aws-cn (region cn-north-1)")
             for line in lines
         ), lines
+
+
+def test_fargate_pods_request_what_they_are_limited_to(full_plan: Plan) -> None:
+    """Fargate sizes a pod from its requests: the controller and Portainer request their limits (the
+    config's defaults here), so Fargate gives each 0.25 vCPU and 1 GB rather than its smallest size."""
+    for release in ("lbc-release", "portainer-release"):
+        resources = full_plan.one(RELEASE, release).inputs["values"]["resources"]
+        assert resources == SIZED, release
+    values = everything_values()
+    values["addons"]["portainer"]["resources"] = {"cpu": "1", "memory": "3Gi"}
+    plan = render_with_portainer(values)
+    both = {"cpu": "1", "memory": "3Gi"}
+    assert plan.one(RELEASE, "portainer-release").inputs["values"]["resources"] == {
+        "requests": both,
+        "limits": both,
+    }

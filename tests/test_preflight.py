@@ -11,13 +11,16 @@ import pytest
 from pulumi import RunError
 
 from config.cluster import AdminAccess
+from harness.fake.world import World
 from harness.runner import FAKE_TOOLS, run_program
 from harness.stack_files import load_stack_file
 from harness.synth import world_for
+from preflight.addons import certificate_account_problem, mountpoint_policy_problem, version_problems
 from preflight.caller import caller_admin_conflicts, caller_principal
 from preflight.install import FoundRole, foreign_karpenter
 from preflight.registry import chart_credentials_source
 from preflight.tools import check_aws_cli
+from tests.support.render import render, stack_values
 
 
 def test_caller_principal() -> None:
@@ -98,3 +101,94 @@ def test_a_machine_without_the_aws_cli_is_refused_before_anything_is_registered(
     assert shutil.which("aws", path=str(FAKE_TOOLS)) == str(FAKE_TOOLS / "aws")
     run = subprocess.run([str(FAKE_TOOLS / "aws"), "eks", "get-token"], capture_output=True, text=True)
     assert run.returncode == 1 and "offline stand-in" in run.stderr
+
+
+# --- the EKS add-ons as the account offers them ----------------------------------------------------------
+
+
+def test_pinned_versions_newer_than_eks_offers_are_refused_with_what_exists() -> None:
+    pinned = {
+        "addons.ebs.version": ("aws-ebs-csi-driver", "v1.65.0-eksbuild.1"),
+        "addons.efs.version": ("aws-efs-csi-driver", "v3.4.1-eksbuild.1"),
+        "addons.s3.version": ("aws-mountpoint-s3-csi-driver", "v2.7.0-eksbuild.1"),
+    }
+    newest = {
+        "aws-ebs-csi-driver": "v1.64.0-eksbuild.1",
+        "aws-efs-csi-driver": "v3.4.1-eksbuild.2",
+        "aws-mountpoint-s3-csi-driver": None,
+    }
+    assert version_problems(pinned, newest, "1.34") == [
+        "addons.ebs.version: v1.65.0-eksbuild.1 is not offered for Kubernetes 1.34; the newest "
+        "aws-ebs-csi-driver for it is v1.64.0-eksbuild.1 (list them: aws eks describe-addon-versions "
+        "--addon-name aws-ebs-csi-driver --kubernetes-version 1.34)",
+        "addons.s3.version: EKS offers no version of aws-mountpoint-s3-csi-driver for Kubernetes 1.34 "
+        "(aws eks describe-addon-versions --addon-name aws-mountpoint-s3-csi-driver --kubernetes-version "
+        "1.34)",
+    ]
+    # eksbuild numbers compare as numbers: build 10 is newer than build 9.
+    ten = {"k": ("aws-ebs-csi-driver", "v1.64.0-eksbuild.10")}
+    assert version_problems(ten, {"aws-ebs-csi-driver": "v1.64.0-eksbuild.9"}, "1.34") != []
+    assert version_problems(ten, {"aws-ebs-csi-driver": "v1.64.0-eksbuild.11"}, "1.34") == []
+
+
+def test_a_pinned_version_eks_does_not_offer_is_refused_before_anything() -> None:
+    values = stack_values("dev")
+    world = World()
+    world.newest_addon_versions["aws-ebs-csi-driver"] = "v1.63.0-eksbuild.1"
+    with pytest.raises(RunError) as refused:
+        render(values, world=world)
+    assert "addons.ebs.version: v1.64.0-eksbuild.1 is not offered for Kubernetes 1.34" in str(refused.value)
+    registered = {r.type for r in refused.value.registered}  # type: ignore[attr-defined]
+    assert registered <= {"pulumi:pulumi:Stack", "pulumi:providers:aws"}
+
+
+def test_adopted_cluster_without_the_pod_identity_agent_is_refused_for_s3() -> None:
+    values = stack_values("prod")  # adopt mode, Mountpoint for S3 enabled
+    world = World(region="us-east-1")
+    world.add_cluster("prod-main")
+    world.absent_addons.add("eks-pod-identity-agent")
+    with pytest.raises(RunError) as refused:
+        render(values, world=world)
+    message = str(refused.value)
+    assert "addons.s3.enabled: cluster prod-main does not run the EKS Pod Identity Agent" in message
+    assert "aws eks create-addon --cluster-name prod-main --addon-name eks-pod-identity-agent" in message
+    registered = {r.type for r in refused.value.registered}  # type: ignore[attr-defined]
+    assert registered <= {"pulumi:pulumi:Stack", "pulumi:providers:aws"}
+    values["addons"]["s3"]["enabled"] = False
+    render(values, world=world)  # without Mountpoint, no agent is needed
+
+
+def test_a_certificate_of_another_account_is_refused() -> None:
+    arn = "arn:aws:acm:eu-west-1:210987654321:certificate/0a1b2c3d-1111-2222-3333-444455556666"
+    assert certificate_account_problem(arn, "210987654321") is None
+    assert certificate_account_problem(None, "123456789012") is None
+    problem = certificate_account_problem(arn, "123456789012")
+    assert problem == (
+        "addons.portainer.ingress.certificateArn: the certificate belongs to account 210987654321, but the "
+        "stack deploys into account 123456789012; an ALB uses ACM certificates of its own account only: "
+        "request or import the certificate in 123456789012"
+    )
+
+
+def test_a_bucket_policy_over_iams_size_quota_is_refused() -> None:
+    few = [(f"bucket-{i:02d}", False) for i in range(10)]
+    assert mountpoint_policy_problem("aws", few) is None
+    assert mountpoint_policy_problem("aws", []) is None
+    many = [(f"{'b' * 55}-{i:03d}", i % 2 == 0) for i in range(60)]
+    problem = mountpoint_policy_problem("aws", many)
+    assert problem is not None and problem.startswith("addons.s3.buckets: the 60 buckets make the driver's")
+    assert "over IAM's 6144 for a managed policy" in problem
+
+
+def test_every_add_on_problem_of_the_account_is_refused_at_once() -> None:
+    values = stack_values("prod")  # adopt mode, EBS and Mountpoint for S3 pinned
+    world = World(region="us-east-1")
+    world.add_cluster("prod-main")
+    world.absent_addons.add("eks-pod-identity-agent")
+    world.newest_addon_versions["aws-ebs-csi-driver"] = "v1.60.0-eksbuild.1"
+    with pytest.raises(RunError) as refused:
+        render(values, world=world)
+    lines = [line for line in str(refused.value).splitlines() if line.startswith("  - ")]
+    assert [line.split(":")[0] for line in lines] == ["  - addons.s3.enabled", "  - addons.ebs.version"]
+    # The adopted cluster's own Kubernetes version (the fake's 1.33) is the one asked about.
+    assert "is not offered for Kubernetes 1.33" in lines[1]

@@ -294,7 +294,10 @@ def _leaf_paths(values: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[li
 @pytest.mark.parametrize(
     ("chart", "values"),
     [
-        ("aws-ebs-csi-driver/v1.64.0", docs.ebs_configuration_values(node_host_network=True)),
+        (
+            "aws-ebs-csi-driver/v1.64.0",
+            docs.ebs_configuration_values(node_host_network=True, region="eu-west-1"),
+        ),
         ("aws-efs-csi-driver/v3.4.1", docs.efs_configuration_values()),
     ],
 )
@@ -494,7 +497,12 @@ def test_gp2_is_patched_in_adopt_mode_and_never_deleted(prod_plan: Plan, dev_pla
 def test_addons_never_use_the_drivers_own_default_class(everything: Plan) -> None:
     ebs = _one(everything, "aws:eks/addon:Addon", "ebs-addon")
     config = json.loads(ebs.inputs["configurationValues"])
-    assert config == {"defaultStorageClass": {"enabled": False}, "node": {"hostNetwork": True}}
+    assert config == {
+        "defaultStorageClass": {"enabled": False},
+        # Fargate has no instance metadata: the controller's region is set, not found.
+        "controller": {"region": "eu-west-1"},
+        "node": {"hostNetwork": True},
+    }
     efs = _one(everything, "aws:eks/addon:Addon", "efs-addon")
     assert json.loads(efs.inputs["configurationValues"])["controller"]["containerSecurityContext"] == {
         "privileged": False
@@ -954,3 +962,16 @@ def test_the_s3_claims_are_a_stack_output(everything: Plan) -> None:
     for ref in output.values():
         namespace, name = ref.split("/")
         assert namespace == "data" and name in claims
+
+
+def test_the_preview_says_which_check_the_configuration_passed() -> None:
+    assert docs.configuration_check_note(docs.EBS_ADDON, "v1.64.0-eksbuild.1") == (
+        "aws-ebs-csi-driver: configurationValues checked offline against the chart values of v1.64.0 only "
+        "(pulumi-aws has no DescribeAddonConfiguration data source); EKS checks them against the add-on "
+        "version's own schema when it applies them"
+    )
+    other = docs.configuration_check_note(docs.EFS_ADDON, "v3.5.0-eksbuild.1")
+    assert other.endswith("The pinned version v3.5.0-eksbuild.1 is not v3.4.1: check its schema first")
+    assert docs.configuration_check_note(docs.EFS_ADDON, None).endswith(
+        "(EKS default) is not v3.4.1: check its schema first"
+    )

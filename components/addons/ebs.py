@@ -55,7 +55,7 @@ class EbsStorage(pulumi.ComponentResource):
             c,
             docs.EBS_ADDON,
             cfg.version,
-            docs.ebs_configuration_values(node_host_network=cfg.node_host_network),
+            docs.ebs_configuration_values(node_host_network=cfg.node_host_network, region=c.aws.region),
             role.arn,
             [self.profile, *grants],
             self,

@@ -286,7 +286,13 @@ def policy_name_prefix(cluster_name: str) -> str:
 
 
 def controller_values(
-    *, cluster_name: str, region: str, vpc_id: str, role_arn: str, replicas: int
+    *,
+    cluster_name: str,
+    region: str,
+    vpc_id: str,
+    role_arn: str,
+    replicas: int,
+    resources: dict[str, dict[str, str]],
 ) -> dict[str, Any]:
     """The chart's values. Every key path exists in the pinned chart's values.yaml (tested)."""
     return {
@@ -307,6 +313,9 @@ def controller_values(
         "enableServiceMutatorWebhook": False,
         "keepTLSSecret": True,
         "dnsPolicy": "Default",
+        # Requests equal to limits (`loadBalancerController.resources`): Fargate sizes the pod from them;
+        # the chart sets none (values.yaml `resources: {}`), which gets Fargate's smallest size.
+        "resources": resources,
     }
 
 
@@ -393,6 +402,7 @@ class LoadBalancerController(pulumi.ComponentResource):
                 vpc_id=v[1],
                 role_arn=v[0],
                 replicas=cfg.replicas,
+                resources=cfg.resources.as_helm(),
             )
         )
         self.release = k8s.helm.v3.Release(

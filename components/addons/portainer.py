@@ -68,7 +68,7 @@ def persistent_volume_name(namespace: str) -> str:
     return f"{namespace}-portainer-data"
 
 
-def portainer_values(*, trusted_origin: str | None) -> dict[str, Any]:
+def portainer_values(*, trusted_origin: str | None, resources: dict[str, dict[str, str]]) -> dict[str, Any]:
     """The chart's values. Every key path exists in the pinned chart's values.yaml (tested)."""
     values: dict[str, Any] = {
         "service": {"type": "ClusterIP"},
@@ -76,6 +76,9 @@ def portainer_values(*, trusted_origin: str | None) -> dict[str, Any]:
         "adminPassword": {"existingSecret": ADMIN_PASSWORD_SECRET},
         # Our own Ingress (below), never the chart's.
         "ingress": {"enabled": False},
+        # Requests equal to limits (`portainer.resources`); the chart sets none (values.yaml `resources:
+        # {}`, rendered into the container by templates/deployment.yaml), which gets Fargate's smallest size.
+        "resources": resources,
     }
     if trusted_origin:
         # Portainer refuses cross-origin requests behind a proxy unless the public host is trusted.
@@ -139,7 +142,8 @@ class PortainerArgs:
     config: PortainerConfig
     wait_for: Sequence[pulumi.Resource] = ()
     """What the pod needs before it mounts EFS: the file system's mount targets (EFS add-on's
-    `mount_targets`). Destroy then removes Portainer before them."""
+    `mount_targets`) and the EFS add-on itself, which brings the `efs.csi.aws.com` CSIDriver object the
+    static volume names. Destroy then removes Portainer before them."""
     ingress_controller: pulumi.Resource | None = None
     """The load balancer controller's release: required when the config asks for an Ingress."""
     ingress_class: str = "alb"
@@ -239,7 +243,10 @@ class Portainer(pulumi.ComponentResource):
                 repository=CHART_REPOSITORY,
                 version=cfg.version,
                 namespace=ns,
-                values=portainer_values(trusted_origin=cfg.ingress.host if cfg.ingress.enabled else None),
+                values=portainer_values(
+                    trusted_origin=cfg.ingress.host if cfg.ingress.enabled else None,
+                    resources=cfg.resources.as_helm(),
+                ),
             ),
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[self.profile, self.claim, password, *args.wait_for]

@@ -153,6 +153,9 @@ def eks_addon(
     the 7.51.1 schema), and EKS reports ACTIVE only once the add-on's Deployments run; so `depends_on` must
     hold the Fargate profile of its controller, and nothing that needs EC2 nodes (DaemonSets on no node
     are healthy with zero pods)."""
+    if configuration:
+        # Say which check the configuration passed: the schema EKS applies is not available here.
+        pulumi.log.info(docs.configuration_check_note(addon_name, version))
     return aws.eks.Addon(
         f"{name}-addon",
         cluster_name=args.cluster,

@@ -174,15 +174,36 @@ def tls_only_bucket_policy(*, bucket_arn: str) -> dict[str, Any]:
 # --- add-on configuration values (keys checked against the charts' values.yaml in tests) -----------------
 
 
-def ebs_configuration_values(*, node_host_network: bool) -> dict[str, Any]:
+CONFIGURATION_CHECKED_AGAINST = {EBS_ADDON: "v1.64.0", EFS_ADDON: "v3.4.1", S3_ADDON: "v2.7.0"}
+"""The driver release whose chart values the add-on configuration keys are tested against (../shared);
+no EKS configuration schema of any add-on version is available to this program (README, "The EKS add-ons'
+configuration and versions")."""
+
+
+def configuration_check_note(addon_name: str, version: str | None) -> str:
+    """What the add-on's configuration was checked against, for the preview's log."""
+    checked = CONFIGURATION_CHECKED_AGAINST[addon_name]
+    pinned = version.split("-")[0] if version else None
+    note = (
+        f"{addon_name}: configurationValues checked offline against the chart values of {checked} only "
+        f"(pulumi-aws has no DescribeAddonConfiguration data source); EKS checks them against the add-on "
+        f"version's own schema when it applies them"
+    )
+    if pinned != checked:
+        note += f". The pinned version {version or '(EKS default)'} is not {checked}: check its schema first"
+    return note
+
+
+def ebs_configuration_values(*, node_host_network: bool, region: str) -> dict[str, Any]:
     """`node.hostNetwork`: the node pods reach IMDS with hop limit 1, so they read the instance's real ENI
     and attachment count and report correct volume attach limits (aws-ebs-csi-driver #2262; the EKS add-on
     accepts `node.hostNetwork`, containers-roadmap #2661). The add-on's own `defaultStorageClass` stays off:
     it is unencrypted and would fight the gp3 class. The controller runs on Fargate (it only prefers EC2 in
-    the chart's affinity; aws-efs-csi-driver #1100 notes it runs there). Without instance metadata it takes
-    the region from AWS_REGION, which EKS's IRSA webhook sets in IRSA pods (not verifiable offline: the
-    live smoke test is where a missing region would show)."""
-    values: dict[str, Any] = {"defaultStorageClass": {"enabled": False}}
+    the chart's affinity; aws-efs-csi-driver #1100 notes it runs there), where there is no instance
+    metadata to read the region from: `controller.region` (chart values.yaml: "AWS region to use. If not
+    specified then the region will be looked up via the AWS EC2 metadata service", rendered as the
+    controller's AWS_REGION) sets it, rather than relying on the IRSA webhook's injected AWS_REGION."""
+    values: dict[str, Any] = {"defaultStorageClass": {"enabled": False}, "controller": {"region": region}}
     if node_host_network:
         values["node"] = {"hostNetwork": True}
     return values

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from components.cluster.cluster import kubeconfig as cluster_kubeconfig
-from harness.fake.world import Registration, World, _hex
+from harness.fake.world import CallFailure, Registration, World, _hex
 
 
 def _fargate_profile(r: Registration) -> None:
@@ -38,12 +38,20 @@ def _pod_identity_association(r: Registration) -> None:
 
 
 def _get_addon_version(world: World, a: dict[str, Any]) -> dict[str, Any]:
-    """getAddonVersion: the default version of an add-on for a Kubernetes version, or with `mostRecent`
+    """getAddonVersion: the storage add-ons' newest versions as the world lists them (an add-on it does not
+    list is not offered); pulumi-eks's vpc-cni and kube-proxy with a default version, or with `mostRecent`
     the newest, which AWS raises now and then: here on every run."""
     kubernetes = str(a.get("kubernetesVersion") or "1.34")
-    build = 1 + world.run if a.get("mostRecent") else 1
     name = str(a.get("addonName"))
-    version = f"v{kubernetes}.0-eksbuild.{build}" if name == "kube-proxy" else f"v1.20.0-eksbuild.{build}"
+    build = 1 + world.run if a.get("mostRecent") else 1
+    if name == "kube-proxy":
+        version = f"v{kubernetes}.0-eksbuild.{build}"
+    elif name == "vpc-cni":
+        version = f"v1.20.0-eksbuild.{build}"
+    elif name in world.newest_addon_versions:
+        version = world.newest_addon_versions[name]
+    else:
+        raise CallFailure(f"no add-on version of {name} found for Kubernetes {kubernetes}")
     return {"addonName": name, "kubernetesVersion": kubernetes, "version": version, "id": name}
 
 
@@ -101,8 +109,23 @@ def _get_clusters(world: World, a: dict[str, Any]) -> dict[str, Any]:
     return {"names": sorted(world.existing_clusters), "id": world.region}
 
 
+def _get_addon(world: World, a: dict[str, Any]) -> dict[str, Any]:
+    cluster, name = str(a.get("clusterName")), str(a.get("addonName"))
+    if cluster not in world.existing_clusters or name in world.absent_addons:
+        raise CallFailure(f"ResourceNotFoundException: No addon: {name} found in cluster: {cluster}")
+    return {
+        "addonName": name,
+        "clusterName": cluster,
+        "addonVersion": world.newest_addon_versions.get(name, "v1.3.8-eksbuild.2"),
+        "arn": world.arn("eks", f"addon/{cluster}/{name}/{_hex(cluster + name, 8)}"),
+        "configurationValues": "",
+        "id": f"{cluster}:{name}",
+    }
+
+
 CALLS = {
     "aws:eks/getCluster:getCluster": _get_cluster,
-    "aws:eks/getClusters:getClusters": _get_clusters,
     "aws:eks/getAddonVersion:getAddonVersion": _get_addon_version,
+    "aws:eks/getAddon:getAddon": _get_addon,
+    "aws:eks/getClusters:getClusters": _get_clusters,
 }

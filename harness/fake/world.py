@@ -54,6 +54,18 @@ class World:
     """SQS queues that exist already in the region, by name: their tags."""
     subnet_zones: dict[str, str] = field(default_factory=dict)
     """Availability zone of a subnet (getSubnet); unset: a zone a to c derived from the subnet ID."""
+    newest_addon_versions: dict[str, str] = field(
+        default_factory=lambda: {
+            "aws-ebs-csi-driver": "v1.64.0-eksbuild.1",
+            "aws-efs-csi-driver": "v3.4.1-eksbuild.1",
+            "aws-mountpoint-s3-csi-driver": "v2.7.0-eksbuild.1",
+        }
+    )
+    """The newest version of each EKS add-on (getAddonVersion with mostRecent), for every Kubernetes
+    version; an add-on not listed is not offered at all."""
+    absent_addons: set[str] = field(default_factory=set)
+    """EKS add-ons the existing clusters do not run (getAddon fails like ResourceNotFoundException); every
+    other add-on is found installed."""
     denied: set[str] = field(default_factory=set)
     """Data-source tokens the caller may not call (an SCP, a missing permission): they fail like
     AccessDenied."""

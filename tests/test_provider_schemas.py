@@ -52,11 +52,10 @@ def _shared_present() -> None:
 def plans(dev_plan: Plan, prod_plan: Plan) -> dict[str, Plan]:
     everything = synth("everything", root=ROOT / "tests" / "stacks")
     # The branches none of the stacks takes: a namespace-scoped access policy, Karpenter-managed instance
-    # profiles (`spec.role`), an extra Fargate namespace and a GPU pool (its own EC2NodeClass and taints).
+    # profiles (`spec.role`) and a GPU pool (its own EC2NodeClass and taints).
     variants = stack_values("dev")
     variants["cluster"]["adminAccess"][0]["namespaces"] = ["default", "apps"]
     variants["iam"] = {"karpenterManagesInstanceProfiles": True}
-    variants["karpenter"]["fargateNamespaces"] = ["batch"]
     variants["nodePools"].append(
         {
             "name": "gpu",

@@ -463,6 +463,7 @@ def _toggle(section: str) -> Callable[[Values], None]:
             values["addons"].setdefault("efs", {})["enabled"] = True
         if section == "s3" and addon["enabled"]:
             addon["buckets"] = [{"name": "karpenter-dev-scratch", "create": True}]
+            addon.setdefault("version", "v2.7.0-eksbuild.1")  # as tests/stacks/Pulumi.everything.yaml
 
     return mutate
 

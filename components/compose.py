@@ -8,7 +8,7 @@ live-account checks and lookups ran before (preflight/), and their answers come 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -73,9 +73,11 @@ class Identities:
 
 @dataclass(frozen=True)
 class Storage:
-    profile_chain: pulumi.Resource
-    """The last Fargate profile of the chain: EKS creates profiles one at a time."""
     drivers: list[pulumi.Resource]
+    """The storage add-ons (EKS add-ons): the node classes wait for them, so `pulumi destroy` drains the
+    nodes while the drivers still run."""
+    claims: list[pulumi.Resource]
+    """The S3 claims: the node classes wait for them, so they (and their volumes) outlive the drain."""
     efs: EfsStorage | None
 
 
@@ -171,7 +173,7 @@ def identities(c: Context, cluster: Cluster) -> Identities:
 
 
 def fargate(c: Context, cluster: Cluster) -> Fargate:
-    """The controller on Fargate."""
+    """The Fargate profile every Fargate pod of the stack runs on."""
     return Fargate(
         "fargate",
         FargateArgs(
@@ -179,8 +181,6 @@ def fargate(c: Context, cluster: Cluster) -> Fargate:
             cluster=cluster.name,
             aws=c.ctx,
             private_subnet_ids=cluster.private_subnet_ids,
-            namespace=c.cfg.karpenter.namespace,
-            extra_namespaces=c.cfg.karpenter.fargate_namespaces,
             core_dns_on_fargate=c.cfg.core_dns_on_fargate,
             manage_core_dns_addon=cluster.created,
             path=c.cfg.iam.path,
@@ -249,7 +249,7 @@ def addon_args(c: Context, parts: ClusterParts, profiles: Fargate, k8s_provider:
         oidc_issuer=cluster.oidc_issuer,
         pod_execution_role_arn=profiles.pod_execution_role_arn,
         private_subnet_ids=cluster.private_subnet_ids,
-        after_profile=profiles.profiles[-1],
+        fargate_profile=profiles.profile,
         k8s_provider=k8s_provider,
         path=c.cfg.iam.path,
         permissions_boundary_arn=c.cfg.iam.permissions_boundary_arn,
@@ -267,23 +267,21 @@ def efs_subnets(c: Context, parts: ClusterParts) -> dict[str, pulumi.Input[str]]
 
 
 def storage(c: Context, parts: ClusterParts, args: AddonArgs) -> Storage:
-    """The storage add-ons (EBS gp3, EFS, S3). Each add-on's Fargate profile is created after the previous
-    one (EKS creates profiles one at a time); nothing of Karpenter's path waits for any of them, unless
-    addons.keepDriversUntilNodesDrain."""
+    """The storage add-ons (EBS gp3, EFS, S3), their controllers on the stack's Fargate profile. The node
+    classes wait for the drivers and the S3 claims (see `capacity`)."""
     addons = c.cfg.addons
-    chain: pulumi.Resource = args.after_profile
+    claims: list[pulumi.Resource] = []
     drivers: list[pulumi.Resource] = []
     efs: EfsStorage | None = None
     if addons.ebs.enabled:
         gp2 = demote_gp2(addons.ebs, c.cfg.addons_context)
         ebs = EbsStorage("ebs", EbsArgs(args, addons.ebs, gp2), c.on_aws)
-        chain = ebs.profile
         drivers.append(ebs.addon)
     if addons.efs.enabled:
         efs = EfsStorage(
             "efs",
             EfsArgs(
-                replace(args, after_profile=chain),
+                args,
                 addons.efs,
                 vpc_id=parts.cluster.vpc_id,
                 cluster_security_group_id=parts.cluster.security_group_id,
@@ -292,13 +290,12 @@ def storage(c: Context, parts: ClusterParts, args: AddonArgs) -> Storage:
             ),
             c.on_aws,
         )
-        chain = efs.profile
         drivers.append(efs.addon)
     if addons.s3.enabled:
-        s3 = S3Storage("s3", S3Args(replace(args, after_profile=chain), addons.s3), c.on_aws)
-        chain = s3.profile
+        s3 = S3Storage("s3", S3Args(args, addons.s3), c.on_aws)
         drivers.append(s3.addon)
-    return Storage(chain, drivers, efs)
+        claims.extend(s3.claims)
+    return Storage(drivers, claims, efs)
 
 
 def capacity(
@@ -309,7 +306,10 @@ def capacity(
     stored: Storage,
     on_cluster: pulumi.ResourceOptions,
 ) -> NodePools:
-    """What Karpenter may buy."""
+    """What Karpenter may buy. `pulumi destroy` deletes in dependency order (what depends on a resource
+    first): every EC2NodeClass, whose deletion waits until Karpenter has drained and terminated its nodes,
+    goes before the storage drivers and the S3 claims it waits for, so pods unmount while the drivers run
+    and no claim is deleted while a pod still mounts it (`kubernetes.io/pvc-protection` would hold it)."""
     return NodePools(
         "capacity",
         NodePoolsArgs(
@@ -321,7 +321,8 @@ def capacity(
             role_based=c.cfg.iam.karpenter_manages_instance_profiles,
             controller=release.controller,
             discovery_tags=cluster.discovery_tags,
-            drivers=stored.drivers if c.cfg.addons.keep_drivers_until_nodes_drain else [],
+            drivers=stored.drivers,
+            claims=stored.claims,
         ),
         on_cluster,
     )
@@ -330,8 +331,7 @@ def capacity(
 def ingress(
     c: Context, cluster: Cluster, args: AddonArgs, stored: Storage, k8s_provider: k8s.Provider
 ) -> None:
-    """The load balancer controller and Portainer: nothing of the Karpenter path waits for these. Their
-    Fargate profiles come after the storage ones."""
+    """The load balancer controller and Portainer: nothing of the Karpenter path waits for these."""
     addons = c.cfg.addons
     on_aws_and_cluster = pulumi.ResourceOptions(providers=[c.aws_provider, k8s_provider])
     lbc = None
@@ -339,7 +339,7 @@ def ingress(
         lbc = LoadBalancerController(
             "lbc",
             LoadBalancerControllerArgs(
-                replace(args, after_profile=stored.profile_chain),
+                args,
                 vpc_id=cluster.vpc_id,
                 config=addons.load_balancer_controller,
             ),
@@ -353,10 +353,7 @@ def ingress(
         "portainer",
         PortainerArgs(
             cluster_name=c.name,
-            cluster=cluster.name,
-            pod_execution_role_arn=args.pod_execution_role_arn,
-            private_subnet_ids=cluster.private_subnet_ids,
-            fargate_after=lbc.profile if lbc else stored.profile_chain,
+            fargate_profile=args.fargate_profile,
             file_system_id=stored.efs.file_system_id,
             config=addons.portainer,
             # The EFS add-on brings the `efs.csi.aws.com` CSIDriver: without it the pod's volume never

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from pydantic import Field, ValidationInfo, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from config.addons_ingress import LoadBalancerControllerConfig, PortainerConfig
 from config.addons_storage import MOUNTPOINT_MIN_KUBERNETES, EbsConfig, EfsConfig, S3Config, StackContext
@@ -38,15 +38,23 @@ class AddonsConfig(Model):
         default=LoadBalancerControllerConfig(), description="AWS Load Balancer Controller on Fargate."
     )
     portainer: PortainerConfig = Field(default=PortainerConfig(), description="Portainer CE on Fargate.")
-    keep_drivers_until_nodes_drain: bool = Field(
-        default=False,
-        description="Make Karpenter's EC2NodeClasses wait for the storage add-ons (EBS, EFS, S3), so "
-        "`pulumi destroy` drains and terminates every Karpenter node while the drivers still run and "
-        "volumes detach cleanly, in one command. The price: on a first `pulumi up` the NodePools come "
-        "after the storage add-ons (minutes later). Off: Karpenter is ready as early as without add-ons, "
-        "and a destroy of a stack with volumes takes two steps (README, Destroying a stack with storage "
-        "add-ons); turn it on with a `pulumi up` before destroying.",
+    keep_drivers_until_nodes_drain: Any = Field(
+        default=None,
+        description="Removed, refused when set: the EC2NodeClasses always wait for the storage add-ons "
+        "and the S3 claims, so `pulumi destroy` drains the nodes while the drivers run, in one command.",
     )
+
+    @field_validator("keep_drivers_until_nodes_drain")
+    @classmethod
+    def _removed(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        raise ValueError(
+            "is no longer supported: Karpenter's EC2NodeClasses now always wait for the storage add-ons "
+            "and the S3 claims (the Fargate profile no longer delays the add-ons, so the edge costs "
+            "Karpenter no time), and `pulumi destroy` drains the nodes before it removes them; remove "
+            "addons.keepDriversUntilNodesDrain"
+        )
 
     @rule("portainer")
     def _portainer_needs_efs(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:

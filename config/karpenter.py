@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, WrapValidator, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, field_validator
 
-from config.base import Model, Problem, hinted, rule, unique_items
+from config.base import Model, Problem, hinted, rule
 from config.patterns import DEFAULT_KARPENTER_NAMESPACE, VERSION_PATTERN, K8sName
 from config.quantities import MEMORY_QUANTITY, cpu_millis, quantity_value
 
@@ -171,11 +171,10 @@ class KarpenterConfig(Model):
         description="How the controller gets AWS credentials. Only `irsa` works on Fargate: the EKS Pod "
         "Identity agent is a DaemonSet and never runs on Fargate.",
     )
-    fargate_namespaces: Annotated[list[K8sName], Field(max_length=5), WrapValidator(unique_items)] = Field(
-        default=[],
-        description="More namespaces (up to 5: a Fargate profile takes 5 selectors) whose pods labelled "
-        "`fargate: enabled` run on Fargate. They get their own Fargate profile, so changing this list "
-        "never touches the profile Karpenter and CoreDNS run on.",
+    fargate_namespaces: Any = Field(
+        default=None,
+        description="Removed, refused when set: the stack's Fargate profile selects pods labelled "
+        "`fargate: enabled` in every namespace, so a workload opts in with that pod label alone.",
     )
     chart_repository: (
         Annotated[
@@ -199,10 +198,11 @@ class KarpenterConfig(Model):
     )
     core_dns_on_fargate: bool | None = Field(
         default=None,
-        description="Run CoreDNS on Fargate (profile selector `k8s-app: kube-dns` in kube-system; in "
-        "create mode the CoreDNS add-on is configured with computeType Fargate). Unset: true in create "
-        "mode; false in adopt mode, where CoreDNS stays where it runs (set true only after configuring "
-        "the existing CoreDNS for Fargate).",
+        description="Run CoreDNS on Fargate: in create mode the CoreDNS add-on is configured with "
+        "computeType Fargate. The Fargate profile always selects `k8s-app: kube-dns` in kube-system; a "
+        "CoreDNS configured for EC2 carries the annotation `eks.amazonaws.com/compute-type: ec2`, which "
+        "keeps it off Fargate. Unset: true in create mode; false in adopt mode, where the program never "
+        "touches CoreDNS (it stays where it runs while it keeps that annotation).",
     )
     helm_values: dict[str, Any] = Field(
         default={},
@@ -251,14 +251,27 @@ class KarpenterConfig(Model):
             )
         return namespace
 
-    @rule("namespace")
-    def _not_the_controller_namespace(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
-        namespaces = v.get("fargate_namespaces")
-        for i, namespace in enumerate(namespaces if isinstance(namespaces, list) else []):
-            if namespace == v["namespace"] and valid("fargateNamespaces", i):
-                yield Problem(
-                    ("fargateNamespaces", i), f"repeats the controller namespace {namespace!r}", namespace
-                )
+    @field_validator("fargate_namespaces")
+    @classmethod
+    def _removed(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        raise ValueError(
+            "is no longer supported: the stack's one Fargate profile selects pods labelled "
+            "`fargate: enabled` in every namespace (a per-namespace profile was one more profile to "
+            "create and replace); label the pods of those namespaces `fargate: enabled` in their pod "
+            "templates and remove karpenter.fargateNamespaces"
+        )
+
+    @field_validator("helm_values")
+    @classmethod
+    def _fargate_pods_only(cls, values: dict[str, Any]) -> dict[str, Any]:
+        if values.get("hostNetwork") not in (None, False):
+            raise ValueError(
+                "hostNetwork: the controller's pods carry `fargate: enabled` and run on Fargate, which "
+                "refuses host-network pods (they would stay Pending); remove helmValues.hostNetwork"
+            )
+        return values
 
     @rule("version", "helm_values")
     def _chart_has_the_keys(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:

@@ -8,9 +8,8 @@ registers over the recorded dependency graph, as the Pulumi engine would run a f
   configured, and the Kubernetes provider's kubeconfig comes from the cluster);
 - a component finishes when its last child finishes (a component with no recorded children, such as
   pulumi-eks's `eks:index:Cluster` whose children its own provider creates, takes its table duration);
-- resources run in parallel without limit: `pulumi up --parallel` "defaults to unbounded (default
-  2147483647)" (the CLI's help text, e.g. https://fig.io/manual/pulumi/up); the AWS and Kubernetes APIs'
-  own rate limits are not modelled;
+- resources run in parallel without limit (`pulumi up --parallel` "defaults to unbounded", the CLI's
+  help); the AWS and Kubernetes APIs' own rate limits are not modelled;
 - what AWS serialises is serialised: EKS creates a cluster's Fargate profiles one at a time ("only one
   Fargate profile can be in a CREATING state at a time", aws/aws-cdk#6084; terraform-aws-eks#866), so
   profiles of one cluster share one lane, first ready first served.
@@ -35,150 +34,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.durations import (
+    DURATIONS,
+    HELM_RELEASE,
+    NO_TIME,
+    PULUMI_EKS_WAITS,
+    UNKNOWN_TYPE,
+    Estimate,
+)
+from harness.durations import (
+    FARGATE_PROFILE as FARGATE_PROFILE,  # re-exported: the model's names in one place for its users
+)
 from harness.plan import Plan, RecordedResource
 from harness.runner import run_program
 from harness.stack_files import EXAMPLE_STACKS, ROOT, StackFileError, load_stack_file
 
 STACK_TYPE = "pulumi:pulumi:Stack"
-HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
-FARGATE_PROFILE = "aws:eks/fargateProfile:FargateProfile"
 KARPENTER_CHART = "karpenter"  # the controller chart (oci://public.ecr.aws/karpenter/karpenter)
 
 
-@dataclass(frozen=True)
-class Estimate:
-    seconds: float
-    basis: str
-    lane: str | None = None
-    """Resources of this type whose lane key is equal run one at a time (see `lane_of`)."""
-
-
-_FARGATE_POD = (
-    "a pod on Fargate takes about 1 min to be scheduled, get its micro-VM, pull and start (estimate)"
-)
-_API_CALL = "estimate: one API call, no wait for a state"
-
-# One table: resource type -> modelled create time. Providers and components take no time of their own.
-DURATIONS: dict[str, Estimate] = {
-    # EKS
-    "eks:index:Cluster": Estimate(
-        660,
-        "EKS control plane ~10 min (AWS CreateCluster: 'several minutes'; aws/containers-roadmap#1227 "
-        "reported a 15 min average before the improvements it tracks) + ~1 min for what pulumi-eks "
-        "creates after it: the OIDC provider and the vpc-cni and kube-proxy add-ons (estimate)",
-    ),
-    "aws:eks/cluster:Cluster": Estimate(600, "EKS control plane ~10 min (as eks:index:Cluster, estimate)"),
-    FARGATE_PROFILE: Estimate(
-        180,
-        "2-4 min: aws/containers-roadmap#2392 measured 5-6 min in 2024 and 26 s in 2025 (estimate 3 min); "
-        "one profile CREATING per cluster (aws/aws-cdk#6084), so one lane per cluster",
-        lane="fargate-profiles",
-    ),
-    "aws:eks/addon:Addon": Estimate(
-        90, f"1-2 min: EKS reports ACTIVE once the add-on's workloads run; {_FARGATE_POD}"
-    ),
-    "aws:eks/accessEntry:AccessEntry": Estimate(5, _API_CALL),
-    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": Estimate(5, _API_CALL),
-    "aws:eks/podIdentityAssociation:PodIdentityAssociation": Estimate(5, _API_CALL),
-    # Network
-    "aws:ec2/vpc:Vpc": Estimate(5, "estimate: seconds (the provider waits for `available`)"),
-    "aws:ec2/subnet:Subnet": Estimate(5, "estimate: seconds (the provider waits for `available`)"),
-    "aws:ec2/internetGateway:InternetGateway": Estimate(5, _API_CALL),
-    "aws:ec2/eip:Eip": Estimate(5, _API_CALL),
-    "aws:ec2/natGateway:NatGateway": Estimate(
-        120,
-        "1-2 min, sometimes more: the provider waits for `available` (kubernetes/kops#944: 'can take "
-        "up to 10 min' in 2016); estimate 2 min",
-    ),
-    "aws:ec2/routeTable:RouteTable": Estimate(3, _API_CALL),
-    "aws:ec2/route:Route": Estimate(3, _API_CALL),
-    "aws:ec2/routeTableAssociation:RouteTableAssociation": Estimate(3, _API_CALL),
-    "aws:ec2/tag:Tag": Estimate(2, _API_CALL),
-    "aws:ec2/securityGroup:SecurityGroup": Estimate(5, _API_CALL),
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": Estimate(3, _API_CALL),
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": Estimate(3, _API_CALL),
-    # IAM: seconds, the provider retries while IAM propagates
-    "aws:iam/role:Role": Estimate(
-        5, "estimate: seconds (IAM is eventually consistent; the provider retries)"
-    ),
-    "aws:iam/policy:Policy": Estimate(5, _API_CALL),
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": Estimate(3, _API_CALL),
-    "aws:iam/rolePolicy:RolePolicy": Estimate(3, _API_CALL),
-    "aws:iam/instanceProfile:InstanceProfile": Estimate(10, "estimate: seconds, with propagation retries"),
-    "aws:iam/serviceLinkedRole:ServiceLinkedRole": Estimate(5, _API_CALL),
-    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": Estimate(5, _API_CALL),
-    # Interruption handling
-    "aws:sqs/queue:Queue": Estimate(10, "estimate: seconds (the provider waits for the attributes to apply)"),
-    "aws:sqs/queuePolicy:QueuePolicy": Estimate(10, "estimate: as the queue"),
-    "aws:cloudwatch/eventRule:EventRule": Estimate(3, _API_CALL),
-    "aws:cloudwatch/eventTarget:EventTarget": Estimate(3, _API_CALL),
-    # Storage
-    "aws:efs/fileSystem:FileSystem": Estimate(15, "estimate: seconds (the provider waits for `available`)"),
-    "aws:efs/mountTarget:MountTarget": Estimate(
-        90, "estimate: 1-2 min (the provider waits for the mount target to be `available`)"
-    ),
-    "aws:efs/accessPoint:AccessPoint": Estimate(5, _API_CALL),
-    "aws:efs/backupPolicy:BackupPolicy": Estimate(5, _API_CALL),
-    "aws:efs/fileSystemPolicy:FileSystemPolicy": Estimate(5, _API_CALL),
-    "aws:s3/bucket:Bucket": Estimate(5, _API_CALL),
-    "aws:s3/bucketV2:BucketV2": Estimate(5, _API_CALL),
-    "aws:s3/bucketPolicy:BucketPolicy": Estimate(3, _API_CALL),
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": Estimate(3, _API_CALL),
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": Estimate(
-        3, _API_CALL
-    ),
-    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": Estimate(
-        3, _API_CALL
-    ),
-    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": Estimate(3, _API_CALL),
-    "aws:s3/bucketVersioning:BucketVersioning": Estimate(3, _API_CALL),
-    "aws:s3/bucketVersioningV2:BucketVersioningV2": Estimate(3, _API_CALL),
-    # Kubernetes
-    HELM_RELEASE: Estimate(
-        90,
-        "1-2 min: 'the provider waits until all resources are in a ready state' unless skipAwait "
-        f"(helm.v3.Release docstring); {_FARGATE_POD}",
-    ),
-    "kubernetes:networking.k8s.io/v1:Ingress": Estimate(
-        120,
-        "pulumi-kubernetes waits for the backends' endpoints and for status.loadBalancer.ingress "
-        "(its Ingress docstring), which the load balancer controller sets once it has created the "
-        "ALB; estimate 2 min",
-    ),
-    "kubernetes:core/v1:Service": Estimate(
-        60,
-        "pulumi-kubernetes waits until no endpoint is 'not ready', plus 10 s for stragglers (its "
-        f"Service docstring); {_FARGATE_POD}",
-    ),
-    "kubernetes:apps/v1:Deployment": Estimate(60, f"pulumi-kubernetes waits for the rollout; {_FARGATE_POD}"),
-}
-for _kind in (
-    "core/v1:Namespace",
-    "core/v1:Secret",
-    "core/v1:ConfigMap",
-    "core/v1:ServiceAccount",
-    "core/v1:PersistentVolumeClaim",
-    "core/v1:PersistentVolume",
-    "storage.k8s.io/v1:StorageClass",
-    "storage.k8s.io/v1:StorageClassPatch",
-    "karpenter.k8s.aws/v1:EC2NodeClass",
-    "karpenter.sh/v1:NodePool",
-    "networking.k8s.io/v1:IngressClass",
-    "elbv2.k8s.aws/v1beta1:IngressClassParams",
-    "apiextensions.k8s.io/v1:CustomResource",
-):
-    DURATIONS.setdefault(
-        f"kubernetes:{_kind}",
-        Estimate(2, "estimate: one API request (pulumi-kubernetes documents no readiness wait for it)"),
-    )
-
-UNKNOWN_TYPE = Estimate(10, "no entry in DURATIONS: assumed 10 s")
-NO_TIME = Estimate(0, "providers and components take no time of their own")
-
-
 def estimate_for(resource: RecordedResource, durations: Mapping[str, Estimate] = DURATIONS) -> Estimate:
+    if resource.type == "eks:index:Cluster" and resource.type in durations:
+        base, waits = (
+            durations[resource.type],
+            [w for k, w in PULUMI_EKS_WAITS.items() if resource.inputs.get(k)],
+        )
+        return (
+            Estimate(base.seconds + sum(w.seconds for w in waits), base.basis, base.lane) if waits else base
+        )
     if resource.type in durations:
         return durations[resource.type]
     if resource.type.startswith("pulumi:providers:") or not resource.custom:
@@ -493,6 +378,10 @@ def format_measurement(m: Measurement, durations: Mapping[str, Estimate] = DURAT
 
 def format_durations(durations: Mapping[str, Estimate] = DURATIONS) -> str:
     rows = [f"| `{typ}` | {est.seconds:g} | {est.basis} |" for typ, est in sorted(durations.items())]
+    rows += [
+        f"| `eks:index:Cluster` + `{k}: true` | +{w.seconds:g} | {w.basis} |"
+        for k, w in PULUMI_EKS_WAITS.items()
+    ]
     return "\n".join(["| type | seconds | basis |", "| --- | --- | --- |", *rows])
 
 

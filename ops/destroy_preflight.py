@@ -16,6 +16,14 @@ or fails late when something in the cluster stops that. This lists, with the way
                outlive the destroy and their network interfaces and security groups block deleting the VPC
   volume       PVCs bound to EBS volumes: deleted with the cluster only while the CSI driver still runs
                (reclaimPolicy Delete), or kept and billed forever (Retain)
+  target-group-binding  TargetGroupBindings (elbv2.k8s.aws): their finalizer waits for the load balancer
+               controller to deregister the targets; left behind, they hold their namespace and the
+               controller's security group rules, which block deleting the VPC
+  gateway      Gateway API Gateways: the load balancer controller made an AWS load balancer for each, held
+               by the Gateway's finalizer, which outlives the destroy and blocks the subnets and VPC
+  claim-in-use scheduled pods mounting a claim of this stack (applied by Pulumi): the claim stays
+               Terminating (kubernetes.io/pvc-protection) until no pod mounts it; pulumi-kubernetes gives up
+               after 10 minutes. Pods on Karpenter nodes are drained before the claims are deleted (a note)
   finalizer    objects already being deleted but held by a finalizer
 
 Exit status: 0 nothing found, 1 findings, 2 usage or kubectl error. Needs only `kubectl` on PATH.
@@ -52,7 +60,14 @@ QUERIES: dict[str, tuple[str, ...]] = {
     "pvcs": ("persistentvolumeclaims", "--all-namespaces"),
     "pvs": ("persistentvolumes",),
     "namespaces": ("namespaces",),
+    "targetgroupbindings": ("targetgroupbindings.elbv2.k8s.aws", "--all-namespaces"),
+    "gateways": ("gateways.gateway.networking.k8s.io", "--all-namespaces"),
 }
+OPTIONAL_KINDS = ("karpenter", "elbv2.k8s.aws", "gateway.networking.k8s.io")
+"""API groups whose CRDs may be absent (not installed, or already deleted): nothing of that kind exists."""
+PORTAINER_POD_LABELS = {"app.kubernetes.io/name": "portainer", "app.kubernetes.io/instance": "portainer"}
+"""The stack's own Portainer pod (its chart's selector labels): Pulumi deletes its release before its
+claim."""
 
 WAY_OUT = {
     "pdb": (
@@ -85,6 +100,21 @@ WAY_OUT = {
         "snapshot what you keep, then delete the PVC while the EBS CSI driver still runs; with reclaimPolicy "
         "Retain delete the EBS volume yourself afterwards"
     ),
+    "target-group-binding": (
+        "delete it while the AWS Load Balancer Controller still runs (kubectl delete targetgroupbinding NAME "
+        "-n NS); one the controller made for a Service or Ingress goes when you delete that object"
+    ),
+    "gateway": (
+        "delete the Gateway (and its routes) while the AWS Load Balancer Controller still runs, so it "
+        "removes the AWS load balancer: kubectl delete gateway NAME -n NS"
+    ),
+    "claim-in-use": (
+        "stop the workload before the destroy (kubectl scale --replicas 0, or delete it): nothing of the "
+        "destroy evicts a pod on Fargate or on nodes Karpenter did not launch"
+    ),
+    "drained-claim": (
+        "nothing: the pod runs on a Karpenter node, which the destroy drains before it deletes the claim"
+    ),
     "finalizer": (
         "find the controller that owns the finalizer and let it finish; remove the finalizer by hand only "
         'when that controller is gone for good (kubectl patch ... -p \'{"metadata":{"finalizers":null}}\')'
@@ -100,6 +130,10 @@ SEVERITY = {
     "load-balancer": "fails",
     "pulumi-load-balancer": "note",
     "volume": "leaks",
+    "target-group-binding": "fails",
+    "gateway": "fails",
+    "claim-in-use": "blocks",
+    "drained-claim": "note",
 }
 """`note`: reported, but not in the way (the exit status stays 0 when notes are all there is)."""
 
@@ -192,6 +226,8 @@ def findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
         *service_findings(docs),
         *ingress_findings(docs),
         *volume_findings(docs),
+        *load_balancer_crd_findings(docs),
+        *claim_findings(docs, on_karpenter),
         *finalizer_findings(docs),
     ]
 
@@ -348,6 +384,76 @@ def volume_findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
     return found
 
 
+def load_balancer_crd_findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
+    """TargetGroupBindings and Gateways: AWS load balancing the load balancer controller keeps for them."""
+    found: list[Finding] = []
+    for tgb in items(docs.get("targetgroupbindings")):
+        spec = tgb.get("spec") or {}
+        service = (spec.get("serviceRef") or {}).get("name")
+        found.append(
+            Finding(
+                "target-group-binding",
+                ref(tgb, "targetgroupbinding"),
+                f"binds service {service} to target group "
+                f"{spec.get('targetGroupARN') or 'not resolved yet'}: its finalizer waits for the load "
+                "balancer controller to deregister the targets",
+            )
+        )
+    for gw in items(docs.get("gateways")):
+        spec, status = gw.get("spec") or {}, gw.get("status") or {}
+        addresses = ", ".join(str(a.get("value")) for a in status.get("addresses") or []) or "no address"
+        found.append(
+            Finding(
+                "gateway",
+                ref(gw, "gateway"),
+                f"Gateway (class {spec.get('gatewayClassName')}, {addresses}): its AWS load balancer "
+                "outlives the destroy and blocks deleting the subnets and VPC",
+            )
+        )
+    return found
+
+
+def _claims_mounted(pod: Mapping[str, Any]) -> list[str]:
+    volumes = (pod.get("spec") or {}).get("volumes") or []
+    return [str(v["persistentVolumeClaim"]["claimName"]) for v in volumes if v.get("persistentVolumeClaim")]
+
+
+def claim_findings(docs: Mapping[str, Mapping[str, Any]], on_karpenter: Mapping[str, str]) -> list[Finding]:
+    """Scheduled pods that mount a claim of this stack (one Pulumi applies)."""
+    ours = {
+        (pvc["metadata"].get("namespace"), pvc["metadata"].get("name"))
+        for pvc in items(docs.get("pvcs"))
+        if managed_by_pulumi(pvc)
+    }
+    found: list[Finding] = []
+    for pod in items(docs.get("pods")):
+        node = (pod.get("spec") or {}).get("nodeName")
+        meta = pod.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        if not node or not _live(pod):
+            continue
+        for claim in _claims_mounted(pod):
+            if (meta.get("namespace"), claim) not in ours:
+                continue
+            if all(labels.get(k) == v for k, v in PORTAINER_POD_LABELS.items()):
+                continue  # the stack's Portainer release, deleted before its claim
+            drained = node in on_karpenter
+            found.append(
+                Finding(
+                    "drained-claim" if drained else "claim-in-use",
+                    ref(pod, "pod"),
+                    f"mounts claim {claim} of this stack on node {node}"
+                    + (
+                        f" (NodePool {on_karpenter[node]}): drained before the claim is deleted"
+                        if drained
+                        else ", which the destroy does not drain: the claim stays Terminating and its "
+                        "delete fails after 10 minutes"
+                    ),
+                )
+            )
+    return found
+
+
 def finalizer_findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
     found: list[Finding] = []
     for key, kind in (
@@ -357,6 +463,8 @@ def finalizer_findings(docs: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
         ("services", "service"),
         ("pvcs", "pvc"),
         ("pvs", "pv"),
+        ("targetgroupbindings", "targetgroupbinding"),
+        ("gateways", "gateway"),
     ):
         for obj in items(docs.get(key)):
             meta = obj.get("metadata") or {}
@@ -404,8 +512,10 @@ def collect(kubectl: Kubectl) -> dict[str, dict[str, Any]]:
         try:
             doc = kubectl.get_json(query)
         except KubectlError as exc:
-            # Karpenter's CRDs already gone (or never installed): nothing of that kind can block.
-            if "the server doesn't have a resource type" in str(exc) and "karpenter" in query[0]:
+            # Karpenter's (or the load balancer controller's, Gateway API's) CRDs already gone or never
+            # installed: nothing of that kind can block.
+            missing = "the server doesn't have a resource type" in str(exc)
+            if missing and any(group in query[0] for group in OPTIONAL_KINDS):
                 docs[key] = {"items": []}
                 continue
             raise

@@ -150,6 +150,7 @@ def test_controller_values_exactly() -> None:
         "keepTLSSecret": True,
         "dnsPolicy": "Default",
         "resources": SIZED,
+        "podLabels": {"fargate": "enabled"},
     }
 
 
@@ -202,20 +203,11 @@ def test_adopt_mode_takes_the_vpc_from_the_existing_cluster() -> None:
 # --- where it runs, and the order ------------------------------------------------------------------------
 
 
-def test_controller_profile_selects_only_its_pods_and_follows_karpenters(dev_plan: Plan) -> None:
-    profile = dev_plan.one(PROFILE, "lbc-profile")
-    assert profile.inputs["selectors"] == [
-        {
-            "namespace": "kube-system",
-            "labels": {
-                "app.kubernetes.io/name": "aws-load-balancer-controller",
-                "app.kubernetes.io/instance": "aws-load-balancer-controller",
-            },
-        }
-    ]
-    karpenters = dev_plan.one(PROFILE, "fargate-profile")
-    assert dev_plan.depends_on(profile, karpenters)
+def test_controller_runs_on_the_stacks_profile_by_its_label(dev_plan: Plan) -> None:
+    (profile,) = dev_plan.by_type(PROFILE)
+    assert {"namespace": "*", "labels": {"fargate": "enabled"}} in profile.inputs["selectors"]
     release = dev_plan.one(RELEASE, "lbc-release")
+    assert release.inputs["values"]["podLabels"] == {"fargate": "enabled"}
     assert dev_plan.depends_on(release, profile)
     for attached in (
         lbc_attachment(dev_plan),
@@ -233,7 +225,7 @@ def test_the_karpenter_path_waits_for_no_add_on(dev_plan: Plan) -> None:
             continue
         assert not any(dev_plan.depends_on(r, a) for a in addon), f"{r.name} waits for an add-on"
     # Karpenter's own profile is the same with or without the add-on.
-    assert dev_plan.one(PROFILE, "fargate-profile").inputs == without.one(PROFILE, "fargate-profile").inputs
+    assert dev_plan.one(PROFILE, "fargate-pods").inputs == without.one(PROFILE, "fargate-pods").inputs
     assert without.by_type("kubernetes:yaml/v2:ConfigFile") == []
 
 
@@ -286,13 +278,11 @@ def test_portainer_in_the_plan(full_plan: Plan) -> None:
     secret = full_plan.one("kubernetes:core/v1:Secret", "portainer-admin-password")
     assert secret.inputs["metadata"]["name"] == release.inputs["values"]["adminPassword"]["existingSecret"]
     assert secret.inputs["stringData"] == "[secret]"  # never in plain text in the plan
-    profile = full_plan.one(PROFILE, "portainer-profile")
-    assert profile.inputs["selectors"] == [
-        {
-            "namespace": "portainer",
-            "labels": {"app.kubernetes.io/name": "portainer", "app.kubernetes.io/instance": "portainer"},
-        }
-    ]
+    (profile,) = full_plan.by_type(PROFILE)
+    assert {
+        "namespace": "*",
+        "labels": {"app.kubernetes.io/name": "portainer", "app.kubernetes.io/instance": "portainer"},
+    } in profile.inputs["selectors"]
     # Storage: a static EFS volume through an access point, bound to the chart's existing claim.
     access_point = full_plan.one("aws:efs/accessPoint:AccessPoint", "portainer-data")
     efs = full_plan.one("aws:efs/fileSystem:FileSystem", "efs-fs")
@@ -351,7 +341,7 @@ def test_portainer_order_up_and_down(full_plan: Plan) -> None:
     mount_targets = full_plan.by_type("aws:efs/mountTarget:MountTarget")
     assert len(mount_targets) == 3  # one per AZ of the dev VPC
     needs: dict[str, RecordedResource] = {
-        "its Fargate profile": full_plan.one(PROFILE, "portainer-profile"),
+        "the Fargate profile": full_plan.one(PROFILE, "fargate-pods"),
         "its claim": full_plan.one("kubernetes:core/v1:PersistentVolumeClaim", "portainer-data"),
         "its password": full_plan.one("kubernetes:core/v1:Secret", "portainer-admin-password"),
         **{f"EFS mount target {m.name}": m for m in mount_targets},
@@ -360,15 +350,12 @@ def test_portainer_order_up_and_down(full_plan: Plan) -> None:
     for what, target in needs.items():
         assert full_plan.depends_on(release, target), f"Portainer does not wait for {what}"
     assert full_plan.depends_on(ingress, release) and full_plan.depends_on(ingress, controller)
-    # Profiles one at a time: Karpenter's, (the storage add-ons',) the controller's, then Portainer's.
-    profiles = [full_plan.one(PROFILE, n) for n in ("fargate-profile", "lbc-profile", "portainer-profile")]
-    assert full_plan.depends_on(profiles[1], profiles[0]) and full_plan.depends_on(profiles[2], profiles[1])
     # Destroy: the Ingress goes while the controller (and its profile and role) still run, so the
     # controller deletes the ALB; Portainer's pod goes before its volume and the EFS mount targets.
     order = destroy_order(full_plan)
     for later in (
         controller,
-        full_plan.one(PROFILE, "lbc-profile"),
+        full_plan.one(PROFILE, "fargate-pods"),
         lbc_attachment(full_plan),
         full_plan.one(RELEASE, "portainer-release"),
     ):
@@ -388,8 +375,7 @@ def test_portainer_without_ingress_needs_no_controller() -> None:
     plan = render_with_portainer(values)
     assert plan.by_type("kubernetes:networking.k8s.io/v1:Ingress") == []
     assert plan.by_type(RELEASE) and not [r for r in plan.resources if r.name.startswith("lbc")]
-    profile = plan.one(PROFILE, "portainer-profile")
-    assert plan.depends_on(profile, plan.one(PROFILE, "fargate-profile"))
+    assert plan.depends_on(plan.one(RELEASE, "portainer-release"), plan.one(PROFILE, "fargate-pods"))
     assert "trusted_origins" not in plan.one(RELEASE, "portainer-release").inputs["values"]
 
 
@@ -515,10 +501,7 @@ def test_component_refuses_an_ingress_without_the_controller() -> None:
     cfg = PortainerConfig.model_validate(everything_values()["addons"]["portainer"])
     args = portainer.PortainerArgs(
         cluster_name="c",
-        cluster="c",
-        pod_execution_role_arn="arn:aws:iam::123456789012:role/p",
-        private_subnet_ids=["subnet-0a1b2c3d"],
-        fargate_after=None,  # type: ignore[arg-type]  # refused before it is used
+        fargate_profile=None,  # type: ignore[arg-type]  # refused before it is used
         file_system_id="fs-0a1b2c3d",
         config=cfg,
     )
@@ -537,7 +520,7 @@ def test_the_controller_keeps_egress_until_the_alb_is_gone(full_plan: Plan) -> N
     order = destroy_order(full_plan)
     ingress = full_plan.one("kubernetes:networking.k8s.io/v1:Ingress", "portainer-ingress")
     for target in egress:
-        for first in (ingress, full_plan.one(RELEASE, "lbc-release"), full_plan.one(PROFILE, "lbc-profile")):
+        for first in (ingress, full_plan.one(RELEASE, "lbc-release"), full_plan.one(PROFILE, "fargate-pods")):
             assert order.index(first.urn) < order.index(target.urn), (first.name, target.name)
 
 
@@ -549,7 +532,7 @@ def test_explicit_providers_and_no_pod_identity(full_plan: Plan) -> None:
         for r in full_plan.resources
         if (r.custom or r.type == "kubernetes:yaml/v2:ConfigFile") and r.name.startswith(("lbc", "portainer"))
     ]
-    assert len(ours) == 5 + 2 + 8  # the controller's, its two CRD files, Portainer's
+    assert len(ours) == 4 + 2 + 7  # the controller's, its two CRD files, Portainer's
     for r in ours:
         expected = k8s_provider if r.type.startswith("kubernetes:") else aws_provider
         assert r.provider and r.provider.startswith(expected.urn), r.name

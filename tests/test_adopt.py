@@ -47,7 +47,7 @@ def test_adopt_creates_the_oidc_provider_only_when_asked() -> None:
 
 def test_adopt_discovers_subnets_by_tag_when_none_listed() -> None:
     plan = render(adopt_values())
-    profile = plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-profile")
+    profile = plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-pods")
     assert len(profile.inputs["subnetIds"]) == 3
     assert [t for t in plan.by_type("aws:ec2/tag:Tag") if t.inputs["resourceId"].startswith("subnet-")] == []
 
@@ -74,12 +74,14 @@ def test_adopt_of_a_missing_cluster_fails() -> None:
 
 
 def test_adopt_leaves_coredns_where_it_runs_unless_asked(prod_plan: Plan) -> None:
-    profile = prod_plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-profile")
-    assert profile.inputs["selectors"] == [{"namespace": "karpenter", "labels": {"fargate": "enabled"}}]
+    """The profile always selects CoreDNS (fixed selectors); an EC2-configured CoreDNS carries the
+    annotation `eks.amazonaws.com/compute-type: ec2`, which keeps it off Fargate, and in adopt mode the
+    program never touches CoreDNS itself."""
+    profile = prod_plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-pods")
+    assert {"namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}} in profile.inputs["selectors"]
     values = stack_values("prod")
     values["karpenter"]["coreDnsOnFargate"] = True
     plan = render(values)
-    selectors = plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-profile").inputs["selectors"]
-    assert {"namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}} in selectors
+    assert plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-pods").inputs == profile.inputs
     # the existing add-on is never taken over
     assert "coredns" not in {a.inputs["addonName"] for a in plan.by_type("aws:eks/addon:Addon")}

@@ -244,19 +244,14 @@ CATALOGUE: dict[str, Case] = {
         "dev",
         "karpenter.fargateNamespaces: [batch]",
         _set("karpenter.fargateNamespaces", ["batch"]),
-        creates=S("FargateProfile:fargate-extra-namespaces"),
-        notes="a profile of its own, after the core one: Karpenter's and CoreDNS's profile is untouched",
+        refused=True,
+        notes="removed: a pod opts in with the label `fargate: enabled`, in any namespace, no config",
     ),
     "drop an AZ": Case(
         "dev",
         "cluster.vpc.availabilityZones [a, b, c] -> [a, b]",
         _set("cluster.vpc.availabilityZones", ["a", "b"]),
-        replaces=S(
-            "FargateProfile:fargate-profile",
-            "FargateProfile:ebs-fargate",
-            "FargateProfile:efs-fargate",
-            "FargateProfile:lbc-profile",
-        ),
+        replaces=S("FargateProfile:fargate-pods"),
         deletes=S(
             "MountTarget:efs-mount-eu-west-1c",
             "RouteTable:network-private-eu-west-1c",
@@ -290,12 +285,9 @@ CATALOGUE: dict[str, Case] = {
         "dev",
         "karpenter.namespace karpenter -> karpenter-system",
         _set("karpenter.namespace", "karpenter-system"),
-        replaces=S(
-            "FargateProfile:fargate-profile",
-            "Namespace:karpenter-namespace",
-            "Release:karpenter-controller",
-        ),
-        notes="the controller is replaced delete-first; the CRD release (kube-system) is untouched",
+        replaces=S("Namespace:karpenter-namespace", "Release:karpenter-controller"),
+        notes="the controller is replaced delete-first; the CRD release (kube-system) and the Fargate "
+        "profile (every namespace) are untouched",
     ),
     "add an admin": Case(
         "prod",
@@ -351,10 +343,7 @@ CATALOGUE: dict[str, Case] = {
             "Cluster:cluster-eks",
             "EC2NodeClass:capacity-default",
             "EC2NodeClass:capacity-bottlerocket",
-            "FargateProfile:fargate-profile",
-            "FargateProfile:ebs-fargate",
-            "FargateProfile:efs-fargate",
-            "FargateProfile:lbc-profile",
+            "FargateProfile:fargate-pods",
             "Namespace:karpenter-namespace",
             "Policy:lbc-policy",
             "Queue:interruption-queue",
@@ -508,11 +497,11 @@ def test_consequences_name_the_budget_and_the_pods(rules: Rules) -> None:
     fargate = _outcome("drop an AZ")
     assert fargate is not None
     profiles = {c.label: c for c in fargate.of("replace")}
-    core = profiles["FargateProfile:fargate-profile"]
+    core = profiles["FargateProfile:fargate-pods"]
     assert core.consequence and "CoreDNS" in core.consequence and "Karpenter controller" in core.consequence
+    assert "every namespace" in core.consequence and "EBS CSI controller" in core.consequence
     assert not core.delete_first and core.forced_by == ["subnetIds"]
-    lbc = str(profiles["FargateProfile:lbc-profile"].consequence)
-    assert "AWS Load Balancer Controller" in lbc and "Karpenter" not in lbc and "CoreDNS" not in lbc
+    assert set(profiles) == {"FargateProfile:fargate-pods"}
     moved = _outcome("move the namespace")
     assert moved is not None
     by_label = {c.label: c for c in moved.changes}
@@ -582,3 +571,62 @@ def test_iam_path_cascades_through_unknown_arns(rules: Rules) -> None:
     untouched = ("Role:nodes-role", "InstanceProfile:nodes-profile", "AccessEntry:nodes-access")
     assert not [label for label in untouched if label in by_label]
     assert not [label for label in by_label if label.startswith("FargateProfile:")]
+
+
+# --- the Fargate profile is fixed ------------------------------------------------------------------------
+
+
+def _toggle(section: str) -> Callable[[Values], None]:
+    def mutate(values: Values) -> None:
+        addon = values.setdefault("addons", {}).setdefault(section, {})
+        addon["enabled"] = not addon.get("enabled", False)
+        if section == "portainer" and addon["enabled"]:
+            addon["adminPassword"] = "correct-horse-battery"
+            values["addons"].setdefault("efs", {})["enabled"] = True
+        if section == "s3" and addon["enabled"]:
+            addon["buckets"] = [{"name": "karpenter-dev-scratch", "create": True}]
+            addon.setdefault("version", "v2.7.0-eksbuild.1")  # as tests/stacks/Pulumi.everything.yaml
+
+    return mutate
+
+
+TOGGLES = {
+    f"toggle addons.{s} ({stack})": (stack, s)
+    for stack in ("dev", "prod")
+    for s in ("ebs", "efs", "s3", "loadBalancerController", "portainer")
+}
+
+
+@functools.cache
+def _toggled(name: str) -> Diff | None:
+    stack, section = TOGGLES[name]
+    values = copy.deepcopy(stack_values(stack))
+    _toggle(section)(values)
+    config = flatten_config(values, PROJECT)
+    world = world_for(PROJECT, config)
+    world.prior = prior_inputs(_base(stack))
+    try:
+        now = run(PROJECT, stack, config, world=world).as_json()
+    except ConfigError:
+        return None
+    return diff_plans(_base(stack), now, Rules.load())
+
+
+@pytest.mark.parametrize("name", sorted(TOGGLES))
+def test_toggling_an_addon_touches_no_fargate_profile(name: str, rules: Rules) -> None:
+    """Every add-on's Fargate pods are already selected by the stack's one profile: enabling or disabling
+    one creates, replaces and deletes no profile."""
+    outcome = _toggled(name)
+    if outcome is None:
+        pytest.skip(f"{name}: the config is refused in this stack")
+    assert outcome.changes, f"{name} changes nothing: the toggle did not apply"
+    touched = [c.label for c in outcome.changes if c.label.startswith("FargateProfile:")]
+    assert touched == [], f"{name} touches {touched}"
+
+
+@pytest.mark.parametrize("name", sorted(CATALOGUE))
+def test_only_subnet_and_cluster_changes_replace_the_fargate_profile(name: str, rules: Rules) -> None:
+    outcome = _outcome(name)
+    touched = [] if outcome is None else [c.label for c in outcome.changes if c.label.startswith("Fargate")]
+    expected = ["FargateProfile:fargate-pods"] if name in ("drop an AZ", "rename the cluster") else []
+    assert touched == expected

@@ -329,9 +329,14 @@ BAD: list[Case] = [
         [("cluster.vpc.availabilityZones", "at most 4 items")],
     ),
     Case(
-        "six fargate namespaces",
-        {"karpenter.fargateNamespaces": ["a", "b", "c", "d", "e", "f"]},
-        [("karpenter.fargateNamespaces", "at most 5 items")],
+        "fargate namespaces (removed)",
+        {"karpenter.fargateNamespaces": ["apps"]},
+        [("karpenter.fargateNamespaces", "label the pods of those namespaces `fargate: enabled`")],
+    ),
+    Case(
+        "controller on the host network",
+        {"karpenter.helmValues": {"hostNetwork": True}},
+        [("karpenter.helmValues", "refuses host-network pods")],
     ),
     Case("empty nodePools", {"nodePools": []}, [("nodePools", "at least one pool")]),
     Case("empty families", {f"{P0}.families": []}, [(f"{K0}.families", "at least 1 item")]),
@@ -414,16 +419,6 @@ BAD: list[Case] = [
         [("karpenter.serviceAccount", "a Kubernetes name")],
     ),
     Case(
-        "fargate namespace is the controller's",
-        {"karpenter.fargateNamespaces": ["karpenter"]},
-        [("karpenter.fargateNamespaces[0]", "repeats the controller namespace 'karpenter'")],
-    ),
-    Case(
-        "repeated fargate namespace",
-        {"karpenter.fargateNamespaces": ["apps", "apps"]},
-        [("karpenter.fargateNamespaces[1]", "repeats 'apps', first listed at [0]")],
-    ),
-    Case(
         "bad admin namespace",
         {"cluster.adminAccess.0.namespaces": ["Apps"]},
         [("cluster.adminAccess[0].namespaces[0]", "a Kubernetes name")],
@@ -450,14 +445,6 @@ BAD: list[Case] = [
         "unknown architecture",
         {f"{P0}.architecture": "x86_64"},
         [(f"{K0}.architecture", "'arm64' or 'amd64', got 'x86_64'")],
-    ),
-    Case(
-        "controller namespace listed twice as a Fargate namespace",
-        {"karpenter.fargateNamespaces": ["karpenter", "karpenter"]},
-        [
-            ("karpenter.fargateNamespaces[0]", "repeats the controller namespace 'karpenter'"),
-            ("karpenter.fargateNamespaces[1]", "repeats 'karpenter', first listed at [0]"),
-        ],
     ),
     # --- labels and taints -------------------------------------------------------------------------
     Case(

@@ -235,20 +235,20 @@ def test_a_public_endpoint_keeps_its_cidrs(dev_plan: Plan) -> None:
 # -- 3. Fargate profiles ----------------------------------------------------------------------------
 
 
-def test_extra_fargate_namespaces_never_touch_the_core_profile(dev_plan: Plan) -> None:
-    plan = render(changed(stack_values("dev"), karpenter__fargateNamespaces=["observability"]), stack="dev")
-    core_before = dev_plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-profile")
-    core = plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-profile")
-    assert core.inputs == core_before.inputs
-    assert core.inputs["selectors"] == [
-        {"namespace": "karpenter", "labels": {"fargate": "enabled"}},
-        {"namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}},
+def test_the_fargate_profile_is_the_same_whatever_the_config(dev_plan: Plan, prod_plan: Plan) -> None:
+    """One profile, its selectors fixed: another controller namespace, CoreDNS off Fargate, or no add-ons
+    leave it as it is (a profile's selectors cannot change in place: every change replaces it)."""
+    core = dev_plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-pods")
+    variants = [
+        changed(stack_values("dev"), karpenter__namespace="karpenter-system"),
+        changed(stack_values("dev"), karpenter__coreDnsOnFargate=False),
+        dict(stack_values("dev"), addons={}),
     ]
-    extra = plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-extra-namespaces")
-    assert extra.inputs["selectors"] == [{"namespace": "observability", "labels": {"fargate": "enabled"}}]
-    # EKS creates one profile at a time per cluster: the second waits for the first.
-    assert core.urn in extra.dependencies
-    assert delete_first_replacements(dev_plan, plan) == []
+    for values in variants:
+        (profile,) = render(values, stack="dev").by_type("aws:eks/fargateProfile:FargateProfile")
+        assert profile.inputs == core.inputs
+    (prod_profile,) = prod_plan.by_type("aws:eks/fargateProfile:FargateProfile")
+    assert prod_profile.inputs["selectors"] == core.inputs["selectors"]
 
 
 # -- 4. the Fargate scheduler -----------------------------------------------------------------------

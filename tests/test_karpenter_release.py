@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 
 import yaml
 
-from components.cluster.fargate import extra_selectors, fargate_selectors
+from components.addons import portainer
+from components.cluster.fargate import MAX_SELECTORS, PORTAINER_POD_LABELS, fargate_selectors
+from components.documents import storage
 from components.karpenter.release import controller_values, deep_merge
 from config.karpenter import KarpenterConfig
 from harness.plan import Plan
@@ -98,11 +101,9 @@ def test_releases_in_the_plan(dev_plan: Plan) -> None:
 
 
 def test_fargate_profile(dev_plan: Plan) -> None:
-    profile = dev_plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-profile")
-    assert profile.inputs["selectors"] == [
-        {"namespace": "karpenter", "labels": {"fargate": "enabled"}},
-        {"namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}},
-    ]
+    profile = dev_plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-pods")
+    assert profile.inputs["selectors"] == fargate_selectors()
+    assert len(dev_plan.by_type("aws:eks/fargateProfile:FargateProfile")) == 1
     private = [s for s in dev_plan.by_type("aws:ec2/subnet:Subnet") if "private" in s.name]
     assert len(profile.inputs["subnetIds"]) == len(private) == 3
     role = dev_plan.one("aws:iam/role:Role", "fargate-pod-execution")
@@ -113,9 +114,38 @@ def test_fargate_profile(dev_plan: Plan) -> None:
 
 
 def test_fargate_selectors() -> None:
-    assert fargate_selectors("karpenter", core_dns=False) == [
-        {"namespace": "karpenter", "labels": {"fargate": "enabled"}},
+    assert fargate_selectors() == [
+        {"namespace": "*", "labels": {"fargate": "enabled"}},
+        {"namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}},
+        {"namespace": "kube-system", "labels": {"app": "e?s-csi-controller"}},
+        {"namespace": "kube-system", "labels": {"app": "s3-csi-controller"}},
+        {
+            "namespace": "*",
+            "labels": {"app.kubernetes.io/name": "portainer", "app.kubernetes.io/instance": "portainer"},
+        },
     ]
-    assert extra_selectors(["observability"]) == [
-        {"namespace": "observability", "labels": {"fargate": "enabled"}}
-    ]
+    assert len(fargate_selectors()) <= MAX_SELECTORS
+
+
+def _selected(namespace: str, labels: dict[str, str]) -> bool:
+    """EKS's matching: a selector's namespace and every one of its labels match (`*`, `?` wildcards)."""
+    return any(
+        fnmatch.fnmatchcase(namespace, str(s["namespace"]))
+        and all(
+            any(
+                fnmatch.fnmatchcase(k, str(pk)) and fnmatch.fnmatchcase(v, str(pv)) for k, v in labels.items()
+            )
+            for pk, pv in dict(s["labels"]).items()  # type: ignore[call-overload]
+        )
+        for s in fargate_selectors()
+    )
+
+
+def test_the_profile_selects_every_fargate_pod_and_no_node_pod() -> None:
+    assert PORTAINER_POD_LABELS == portainer.POD_LABELS
+    for workload in storage.WORKLOADS:
+        assert _selected(storage.ADDON_NAMESPACE, workload.pod_labels) == (workload.runs_on == "fargate")
+    assert _selected("portainer", portainer.POD_LABELS) and _selected("apps", {"fargate": "enabled"})
+    assert not _selected("apps", {"fargate": "disabled"}) and not _selected(
+        "kube-system", {"app": "fsx-csi-controller"}
+    )

@@ -21,7 +21,7 @@ def _kind(plan: Plan, kind: str) -> list[RecordedResource]:
 def test_controller_waits_for_fargate_iam_queue_and_crds(dev_plan: Plan) -> None:
     controller = dev_plan.one("kubernetes:helm.sh/v3:Release", "karpenter-controller")
     needs = [
-        dev_plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-profile"),
+        dev_plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-pods"),
         dev_plan.one("aws:sqs/queue:Queue"),
         dev_plan.one("aws:sqs/queuePolicy:QueuePolicy"),
         dev_plan.one("kubernetes:helm.sh/v3:Release", "karpenter-crd"),
@@ -66,7 +66,7 @@ def test_destroy_removes_pools_first_and_identity_last(dev_plan: Plan) -> None:
     order = destroy_order(dev_plan)
     pos = {urn: i for i, urn in enumerate(order)}
     controller = dev_plan.one("kubernetes:helm.sh/v3:Release", "karpenter-controller")
-    profile = dev_plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-profile")
+    profile = dev_plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-pods")
     access = dev_plan.one("aws:eks/accessEntry:AccessEntry", "nodes-access")
     instance_profile = dev_plan.one("aws:iam/instanceProfile:InstanceProfile")
     for obj in [*_kind(dev_plan, "NodePool"), *_kind(dev_plan, "EC2NodeClass")]:
@@ -101,7 +101,7 @@ def test_what_does_not_need_the_cluster_does_not_wait_for_it(dev_plan: Plan, typ
 
 def test_coredns_addon_waits_for_the_fargate_profile(dev_plan: Plan) -> None:
     coredns = dev_plan.one("aws:eks/addon:Addon", "coredns")
-    profile = dev_plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-profile")
+    profile = dev_plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-pods")
     assert dev_plan.depends_on(coredns, profile)
     controller = dev_plan.one("kubernetes:helm.sh/v3:Release", "karpenter-controller")
     assert not dev_plan.depends_on(controller, coredns), "the controller must not wait for CoreDNS"
@@ -121,7 +121,7 @@ def test_no_pod_identity_association_but_mountpoints_node(dev_plan: Plan, prod_p
 def test_fargate_and_everything_after_it_keep_egress_until_the_end(dev_plan: Plan) -> None:
     """The controller on Fargate reaches STS, EC2 and SQS through the NAT gateway: destroy must keep
     the NAT gateway and the private routes until the controller has drained its nodes."""
-    profile = dev_plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-profile")
+    profile = dev_plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-pods")
     egress = [
         *dev_plan.by_type("aws:ec2/natGateway:NatGateway"),
         *[r for r in dev_plan.by_type("aws:ec2/routeTable:RouteTable") if "private" in r.name],

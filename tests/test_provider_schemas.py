@@ -53,11 +53,10 @@ def plans() -> dict[str, Plan]:
     """Every stack of the project (the example stacks and any a user added), the everything stack, and a
     dev variant."""
     # The branches none of the stacks takes: a namespace-scoped access policy, Karpenter-managed instance
-    # profiles (`spec.role`), an extra Fargate namespace and a GPU pool (its own EC2NodeClass and taints).
+    # profiles (`spec.role`) and a GPU pool (its own EC2NodeClass and taints).
     variants = stack_values("dev")
     variants["cluster"]["adminAccess"][0]["namespaces"] = ["default", "apps"]
     variants["iam"] = {"karpenterManagesInstanceProfiles": True}
-    variants["karpenter"]["fargateNamespaces"] = ["batch"]
     variants["nodePools"].append(
         {
             "name": "gpu",

@@ -4,8 +4,8 @@ publishes something, over the recorded plan (credentials, Fargate, order), and t
 from __future__ import annotations
 
 import copy
+import fnmatch
 import inspect
-import itertools
 import json
 import re
 import sys
@@ -360,8 +360,10 @@ def _one(plan: Plan, typ: str, name: str) -> RecordedResource:
 
 
 def _matches(selector: dict[str, Any], namespace: str, labels: dict[str, str]) -> bool:
-    return selector["namespace"] == namespace and all(
-        labels.get(k) == v for k, v in (selector.get("labels") or {}).items()
+    """EKS's matching: the namespace and every label of the selector, with `*` and `?` wildcards."""
+    return fnmatch.fnmatchcase(namespace, selector["namespace"]) and all(
+        any(fnmatch.fnmatchcase(k, sk) and fnmatch.fnmatchcase(v, sv) for k, v in labels.items())
+        for sk, sv in (selector.get("labels") or {}).items()
     )
 
 
@@ -624,18 +626,10 @@ def test_aws_inputs_exist_in_the_pinned_sdk(everything: Plan) -> None:
 
 
 def test_up_order(everything: Plan) -> None:
-    profile = lambda n: _one(everything, "aws:eks/fargateProfile:FargateProfile", n)  # noqa: E731
+    (profile,) = everything.by_type("aws:eks/fargateProfile:FargateProfile")
     addon = lambda n: _one(everything, "aws:eks/addon:Addon", n)  # noqa: E731
-    chain = [
-        profile("fargate-profile"),
-        profile("ebs-fargate"),
-        profile("efs-fargate"),
-        profile("s3-fargate"),
-    ]
-    for before, after in itertools.pairwise(chain):
-        assert everything.depends_on(after, before), f"{after.name} is not created after {before.name}"
     for name in ("ebs", "efs", "s3"):
-        assert everything.depends_on(addon(f"{name}-addon"), profile(f"{name}-fargate"))
+        assert everything.depends_on(addon(f"{name}-addon"), profile)
     efs = addon("efs-addon")
     fs = _one(everything, "aws:efs/fileSystem:FileSystem", "efs-fs")
     for target in everything.by_type("aws:efs/mountTarget:MountTarget"):
@@ -655,16 +649,27 @@ def test_up_order(everything: Plan) -> None:
     )
 
 
-def test_karpenter_never_waits_for_a_storage_addon(everything: Plan) -> None:
-    addon_parts = [r for r in everything.resources if "karpenter-eks:addons:" in r.urn and r.custom]
-    karpenter_path = [
-        everything.one("kubernetes:helm.sh/v3:Release", "karpenter-controller"),
-        *everything.by_type("kubernetes:karpenter.sh/v1:NodePool"),
-        *everything.by_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"),
-    ]
-    for r in karpenter_path:
-        for part in addon_parts:
-            assert not everything.depends_on(r, part), f"{r.name} waits for {part.name}"
+def test_karpenter_waits_only_for_the_drivers_and_the_claims(everything: Plan) -> None:
+    """The controller waits for no add-on; the node classes wait directly for the storage add-ons and
+    the S3 claims only (destroy drains the nodes while the drivers run, then deletes the claims)."""
+    index = everything.urn_index()
+    addon_parts = {r.urn for r in everything.resources if "karpenter-eks:addons:" in r.urn and r.custom}
+    controller = everything.one("kubernetes:helm.sh/v3:Release", "karpenter-controller")
+    assert not any(everything.depends_on(controller, index[p]) for p in addon_parts)
+    expected = {
+        *(_one(everything, "aws:eks/addon:Addon", f"{n}-addon").urn for n in ("ebs", "efs", "s3")),
+        *(
+            r.urn
+            for r in everything.by_type("kubernetes:core/v1:PersistentVolumeClaim")
+            if r.name.startswith("s3-")
+        ),
+    }
+    classes = everything.by_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")
+    assert classes
+    for node_class in classes:
+        assert set(node_class.dependencies) & addon_parts == expected, node_class.name
+    for pool in everything.by_type("kubernetes:karpenter.sh/v1:NodePool"):
+        assert not set(pool.dependencies) & addon_parts, pool.name
 
 
 def test_destroy_order(everything: Plan) -> None:
@@ -681,7 +686,7 @@ def test_destroy_order(everything: Plan) -> None:
     before("s3-pv-karpenter-dev-scratch", "s3-karpenter-dev-scratch")  # volumes before a created bucket
     before("s3-addon", "s3-node-identity")
     for name in ("ebs", "efs", "s3"):
-        before(f"{name}-addon", f"{name}-fargate")
+        before(f"{name}-addon", "fargate-pods")
         before(f"{name}-addon", f"{name}-role")
     before("ebs-gp3", "ebs-addon")
     before("efs-class", "efs-addon")
@@ -690,12 +695,9 @@ def test_destroy_order(everything: Plan) -> None:
         before(f"efs-mount-{zone}", "efs-fs")
         before(f"efs-mount-{zone}", "efs-nfs")
         before(f"efs-mount-{zone}", f"network-private-{zone}")
-    before("s3-fargate", "efs-fargate")
-    before("efs-fargate", "ebs-fargate")
-    before("ebs-fargate", "fargate-profile")
     # Controllers on Fargate keep their way to AWS APIs (NAT, private routes) until they are gone.
     for nat in everything.by_type("aws:ec2/natGateway:NatGateway"):
-        before("ebs-fargate", nat.name)
+        before("fargate-pods", nat.name)
 
 
 # --- config rules -----------------------------------------------------------------------------------------
@@ -910,25 +912,17 @@ def test_adopted_cluster_too_old_for_mountpoint_is_refused_before_anything() -> 
     render(values, world=world)  # without Mountpoint, 1.29 is fine
 
 
-def test_nodes_drain_before_the_drivers_go_when_asked(everything: Plan) -> None:
-    """addons.keepDriversUntilNodesDrain: every EC2NodeClass (whose deletion waits until Karpenter has
-    terminated its nodes) depends on each storage add-on, so `pulumi destroy` deletes the drivers only
-    after the nodes are gone. Off (the default, as in `everything`): no such edge."""
-    addons = [_one(everything, "aws:eks/addon:Addon", f"{n}-addon") for n in ("ebs", "efs", "s3")]
-    classes = everything.by_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")
-    assert classes and not any(everything.depends_on(c, a) for c in classes for a in addons)
+def test_keep_drivers_until_nodes_drain_is_refused_with_the_reason() -> None:
+    """The node classes always wait for the drivers now (tests/test_destroy_batches.py): the old opt-in
+    is refused with why, not silently ignored."""
     values = yaml.safe_load((ROOT / "tests" / "stacks" / "Pulumi.everything.yaml").read_text())["config"]
     values["karpenter-eks:addons"]["keepDriversUntilNodesDrain"] = True
     values["karpenter-eks:addons"]["portainer"]["adminPassword"] = "correct-horse-battery"
     config = flatten_config({k.split(":", 1)[1]: v for k, v in values.items()}, PROJECT)
-    plan = run(PROJECT, "everything", config, world=world_for(PROJECT, config))
-    addons = [_one(plan, "aws:eks/addon:Addon", f"{n}-addon") for n in ("ebs", "efs", "s3")]
-    classes = plan.by_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")
-    assert classes and all(plan.depends_on(c, a) for c in classes for a in addons)
-    order = destroy_order(plan)
-    for c in classes:
-        for a in addons:
-            assert order.index(c.urn) < order.index(a.urn), (c.name, a.name)
+    with pytest.raises(RunError) as refused:
+        run(PROJECT, "everything", config, world=world_for(PROJECT, config))
+    message = str(refused.value)
+    assert "addons.keepDriversUntilNodesDrain" in message and "no longer supported" in message
 
 
 def test_adopted_efs_takes_one_subnet_per_zone_and_admits_the_fargate_group() -> None:

@@ -229,13 +229,15 @@ def test_dev_stack_karpenter_is_ready_as_early_with_every_addon() -> None:
     )
     assert with_all.addons_finish is not None and with_all.addons_finish > (with_all.karpenter_ready or 0)
     assert with_all.karpenter_ready is not None
-    assert with_all.karpenter_ready == with_all.baseline_karpenter_ready
+    assert_ready_as_early_but_for_the_s3_claims(with_all)
     # The modelled path to Karpenter: control plane, then Fargate profile, then the controller.
     last = with_all.timeline.last(with_all.karpenter_urns)
     assert last is not None
     path_types = [s.type for s in with_all.timeline.path_to(last.urn)]
     assert path_types.index("eks:index:Cluster") < path_types.index(timing.FARGATE_PROFILE)
-    assert path_types.index(timing.FARGATE_PROFILE) < path_types.index(timing.HELM_RELEASE)
+    # Then the controller's release, or the Mountpoint driver as quick as it (the S3 claims' chain).
+    after = path_types[path_types.index(timing.FARGATE_PROFILE) + 1]
+    assert after in (timing.HELM_RELEASE, "aws:eks/addon:Addon")
     assert with_all.timeline.unknown_types == []
 
 
@@ -252,7 +254,46 @@ def test_readme_timing_block_is_current() -> None:
     )
 
 
+S3_CLAIM_CHAIN = (
+    "aws:eks/addon:Addon",
+    "kubernetes:core/v1:PersistentVolume",
+    "kubernetes:core/v1:PersistentVolumeClaim",
+)
+
+
+def assert_ready_as_early_but_for_the_s3_claims(m: timing.Measurement) -> None:
+    """Karpenter is ready as early as without add-ons, except that the EC2NodeClasses wait for the S3
+    claims (so `pulumi destroy` deletes the claims only after the drain), which wait for their volumes,
+    which wait for the Mountpoint driver (which outlives them): the driver is as quick as the
+    controller's release, and the volume and claim add their two API requests. Nothing else of an
+    add-on is on the path."""
+    assert m.karpenter_ready is not None and m.baseline_karpenter_ready is not None
+    last = m.timeline.last(m.karpenter_urns)
+    assert last is not None
+    if m.karpenter_ready == m.baseline_karpenter_ready:
+        return
+    on_path = [s for s in m.timeline.path_to(last.urn) if s.urn in set(m.addon_urns)]
+    assert [s.type for s in on_path] == list(S3_CLAIM_CHAIN), [s.name for s in on_path]
+    claim_requests = sum(timing.DURATIONS[t].seconds for t in S3_CLAIM_CHAIN[1:])
+    assert m.karpenter_ready - m.baseline_karpenter_ready <= claim_requests
+
+
 @pytest.mark.parametrize("stack", stacks())
 def test_every_stack_has_karpenter_ready_as_early_as_without_its_addons(stack: str) -> None:
-    m = timing.measure_stack(stack)
-    assert m.karpenter_ready is not None and m.karpenter_ready == m.baseline_karpenter_ready
+    assert_ready_as_early_but_for_the_s3_claims(timing.measure_stack(stack))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="goal not met yet: Portainer waits for the EFS add-on (its CSIDriver) and its Ingress for the "
+    "release, so the everything stack models 19:22 against Karpenter's floor of 15:56 (1.22x)",
+)
+def test_every_addon_on_finishes_within_115_percent_of_karpenters_floor() -> None:
+    """The whole first `up` of the everything stack (every add-on) within 1.15x of the time Karpenter is
+    ready without add-ons (its floor)."""
+    m = timing.measure_stack("everything", root=timing.EVERYTHING_DIR)
+    assert m.baseline_karpenter_ready is not None
+    assert m.timeline.total <= 1.15 * m.baseline_karpenter_ready, (
+        m.timeline.total,
+        m.baseline_karpenter_ready,
+    )

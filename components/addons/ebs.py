@@ -1,6 +1,6 @@
 """The Amazon EBS CSI driver as the EKS add-on `aws-ebs-csi-driver`, and the gp3 StorageClass.
 
-The controller runs on Fargate (its own profile, `app: ebs-csi-controller` in kube-system), so it gets IRSA
+The controller runs on Fargate (the stack profile selects `app: ebs-csi-controller` in kube-system): IRSA
 (`serviceAccountRoleArn`) and never a Pod Identity association. Its role attaches the AWS managed policy
 AmazonEBSCSIDriverPolicyV2, which limits the driver to volumes and snapshots tagged
 `ebs.csi.aws.com/cluster: true`; the driver adds that tag to everything it creates (a reserved key, so the
@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.addons.storage_common import AddonArgs, controller_profile, eks_addon, irsa_role
+from components.addons.storage_common import AddonArgs, eks_addon, irsa_role
 from components.documents import storage as docs
 from config.addons_storage import EbsConfig
 
@@ -49,7 +49,6 @@ class EbsStorage(pulumi.ComponentResource):
             inline,
             self,
         )
-        self.profile = controller_profile(name, c, docs.EBS_CONTROLLER, self)
         self.addon = eks_addon(
             name,
             c,
@@ -57,7 +56,7 @@ class EbsStorage(pulumi.ComponentResource):
             cfg.version,
             docs.ebs_configuration_values(node_host_network=cfg.node_host_network, region=c.aws.region),
             role.arn,
-            [self.profile, *grants],
+            [c.fargate_profile, *grants],
             self,
         )
         on_cluster = pulumi.ResourceOptions(parent=self, provider=c.k8s_provider)

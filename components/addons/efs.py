@@ -1,7 +1,7 @@
 """Amazon EFS: an encrypted file system with one mount target per private subnet and a security group that
 admits NFS from the cluster security group (or an existing file system by ID), the EKS add-on
-`aws-efs-csi-driver` (IRSA for both its service accounts; the controller on its own Fargate profile), and the
-`efs` StorageClass (one access point per claim).
+`aws-efs-csi-driver` (IRSA for both its service accounts; the controller on the stack's Fargate profile), and
+the `efs` StorageClass (one access point per claim).
 
 Dynamic provisioning serves pods on EC2 nodes: the node DaemonSet mounts the access points, and Fargate runs
 no CSI node plugin. Pods on Fargate (Portainer) mount EFS through a static PersistentVolume of
@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.addons.storage_common import AddonArgs, controller_profile, eks_addon, irsa_role
+from components.addons.storage_common import AddonArgs, eks_addon, irsa_role
 from components.documents import storage as docs
 from config.addons_storage import EfsConfig
 
@@ -112,7 +112,6 @@ class EfsStorage(pulumi.ComponentResource):
             {},
             self,
         )
-        self.profile = controller_profile(name, c, docs.EFS_CONTROLLER, self)
         self.addon = eks_addon(
             name,
             c,
@@ -122,7 +121,7 @@ class EfsStorage(pulumi.ComponentResource):
             role.arn,
             # The driver is installed once the file system can be mounted, so on destroy it stays until
             # every claim is gone and is removed before the mount targets and the file system.
-            [self.profile, *grants, *self.mount_targets],
+            [c.fargate_profile, *grants, *self.mount_targets],
             self,
         )
         manifest = self.file_system_id.apply(

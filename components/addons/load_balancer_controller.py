@@ -1,5 +1,5 @@
-"""The AWS Load Balancer Controller: its chart on Fargate (a profile of its own), IRSA with upstream's IAM
-policy, and its CRDs applied from the chart's own release so that upgrades upgrade them.
+"""The AWS Load Balancer Controller: its chart on Fargate (pods labelled `fargate: enabled`), IRSA with
+upstream's IAM policy, and its CRDs applied from the chart's own release so that upgrades upgrade them.
 
 Design choices (chart 3.5.0, `helm/aws-load-balancer-controller` at tag v3.5.0 of
 kubernetes-sigs/aws-load-balancer-controller):
@@ -19,9 +19,8 @@ kubernetes-sigs/aws-load-balancer-controller):
   them (`skipCrds`) and the two files of the chart's `crds/` folder at the same release tag are applied by
   `kubernetes:yaml/v2:ConfigFile` (server-side apply), so a version change upgrades them with the chart.
 - `dnsPolicy: Default`: the controller resolves only AWS endpoints; it never waits for CoreDNS.
-- The Fargate profile selects the chart's own selector labels (`app.kubernetes.io/name` and
-  `app.kubernetes.io/instance`, both `aws-load-balancer-controller`: chart name and our fixed release name),
-  which every controller pod carries (templates/_helpers.tpl `selectorLabels`, used by the pod template).
+- The pods carry `fargate: enabled` (chart `podLabels`), which the stack's one Fargate profile selects in
+  every namespace.
 """
 
 from __future__ import annotations
@@ -32,14 +31,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.addons.fargate_profile import AddonFargateProfileArgs, Selector, addon_fargate_profile
 from components.addons.storage_common import AddonArgs
 from components.blocks.helm import release_args
 from components.blocks.iam_role import IamRole, RoleArgs, customer_managed_policy, stack_tags
 from components.blocks.naming import IAM_POLICY_NAME_PREFIX_MAX, IAM_ROLE_NAME_PREFIX_MAX, bounded_prefix
+from components.cluster.fargate import FARGATE_LABEL
 from components.documents import iam as iam_documents
 from config.addons_ingress import LoadBalancerControllerConfig
 
@@ -54,7 +52,6 @@ INGRESS_CLASS = "alb"
 """The IngressClass the chart creates (values `ingressClass`, `createIngressClassResource`)."""
 POD_LABELS = {"app.kubernetes.io/name": CHART, "app.kubernetes.io/instance": RELEASE_NAME}
 """Labels every controller pod carries (the chart's selector labels); the Fargate profile selects them."""
-FARGATE_SELECTORS = [Selector(namespace=NAMESPACE, labels=POD_LABELS)]
 CRD_FILES = ("crds.yaml", "gateway-crds.yaml")
 """The files of the chart's `crds/` folder (what `helm install` would have applied once)."""
 
@@ -316,6 +313,9 @@ def controller_values(
         # Requests equal to limits (`loadBalancerController.resources`): Fargate sizes the pod from them;
         # the chart sets none (values.yaml `resources: {}`), which gets Fargate's smallest size.
         "resources": resources,
+        # The stack's Fargate profile selects this label in every namespace (chart values `podLabels`,
+        # added to the pod template's labels: templates/deployment.yaml).
+        "podLabels": dict(FARGATE_LABEL),
     }
 
 
@@ -325,7 +325,7 @@ def controller_values(
 @dataclass
 class LoadBalancerControllerArgs:
     common: AddonArgs
-    """The cluster facts; its `after_profile` is the Fargate profile created before this add-on's."""
+    """The cluster facts; its `fargate_profile` is the profile the controller's pods run on."""
     vpc_id: pulumi.Input[str]
     config: LoadBalancerControllerConfig
     wait_for: Sequence[pulumi.Resource] = ()
@@ -336,7 +336,6 @@ class LoadBalancerController(pulumi.ComponentResource):
     """Pass both providers in `opts.providers` (AWS and Kubernetes)."""
 
     role_arn: pulumi.Output[str]
-    profile: aws.eks.FargateProfile
     crds: list[k8s.yaml.v2.ConfigFile]
     release: k8s.helm.v3.Release
     ingress_class: str
@@ -380,17 +379,6 @@ class LoadBalancerController(pulumi.ComponentResource):
             self,
         )
         role, (attachment,) = irsa.role, irsa.attachments
-        self.profile = addon_fargate_profile(
-            f"{name}-profile",
-            AddonFargateProfileArgs(
-                cluster=c.cluster,
-                pod_execution_role_arn=c.pod_execution_role_arn,
-                subnet_ids=c.private_subnet_ids,
-                selectors=FARGATE_SELECTORS,
-                after=c.after_profile,
-            ),
-            parent=self,
-        )
         self.crds = [
             k8s.yaml.v2.ConfigFile(f"{name}-crds-{file.removesuffix('.yaml')}", file=url, opts=child)
             for file, url in zip(CRD_FILES, crd_urls(cfg.version), strict=True)
@@ -418,7 +406,7 @@ class LoadBalancerController(pulumi.ComponentResource):
                 skip_crds=True,
             ),
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self.profile, attachment, *self.crds, *args.wait_for]
+                parent=self, depends_on=[c.fargate_profile, attachment, *self.crds, *args.wait_for]
             ),
         )
         self.role_arn = role.arn

@@ -4,7 +4,8 @@ optionally an ALB Ingress made by the load balancer controller.
 Facts of the pinned chart (portainer/k8s `charts/portainer` at chart 239.4.0), each relied on here:
 - Pods carry only the chart's selector labels `app.kubernetes.io/name: portainer` and
   `app.kubernetes.io/instance: <release>` (templates/_helpers.tpl `portainer.selectorLabels`); the chart has
-  no podLabels value, so the Fargate profile selects those two in Portainer's namespace.
+  no podLabels value, so the stack's Fargate profile selects those two in every namespace
+  (components/cluster/fargate.py `PORTAINER_POD_LABELS`).
 - `adminPassword.existingSecret` mounts the Secret's `password` key and passes
   `--admin-password-file=/run/portainer/admin-password` (templates/deployment.yaml): the admin exists from
   the first start, so nobody can claim the instance through first-visitor setup.
@@ -33,7 +34,6 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.addons.fargate_profile import AddonFargateProfileArgs, Selector, addon_fargate_profile
 from components.blocks.helm import release_args
 from config.addons_ingress import PortainerConfig, PortainerIngressConfig
 
@@ -51,10 +51,6 @@ CLAIM_SIZE = "10Gi"
 EFS_CSI_DRIVER = "efs.csi.aws.com"
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 """TLS 1.3 and 1.2 only (the controller's default, ELBSecurityPolicy-2016-08, still allows TLS 1.0)."""
-
-
-def fargate_selectors(namespace: str) -> list[Selector]:
-    return [Selector(namespace=namespace, labels=dict(POD_LABELS))]
 
 
 def volume_handle(file_system_id: str, access_point_id: str) -> str:
@@ -132,11 +128,8 @@ def ingress_spec(cfg: PortainerIngressConfig, ingress_class: str) -> k8s.network
 @dataclass
 class PortainerArgs:
     cluster_name: str
-    cluster: pulumi.Input[str]
-    pod_execution_role_arn: pulumi.Input[str]
-    private_subnet_ids: pulumi.Input[list[str]]
-    fargate_after: pulumi.Resource
-    """The Fargate profile created before Portainer's (EKS creates one profile at a time)."""
+    fargate_profile: pulumi.Resource
+    """The stack's Fargate profile, which selects `POD_LABELS` in every namespace."""
     file_system_id: pulumi.Input[str]
     """The EFS file system Portainer's data lives on (the EFS add-on's `file_system_id`)."""
     config: PortainerConfig
@@ -152,7 +145,6 @@ class PortainerArgs:
 class Portainer(pulumi.ComponentResource):
     """Pass both providers in `opts.providers` (AWS and Kubernetes)."""
 
-    profile: aws.eks.FargateProfile
     access_point: aws.efs.AccessPoint
     claim: k8s.core.v1.PersistentVolumeClaim
     release: k8s.helm.v3.Release
@@ -170,17 +162,6 @@ class Portainer(pulumi.ComponentResource):
             f"{name}-namespace", metadata=k8s.meta.v1.ObjectMetaArgs(name=cfg.namespace), opts=child
         )
         ns = namespace.metadata.name
-        self.profile = addon_fargate_profile(
-            f"{name}-profile",
-            AddonFargateProfileArgs(
-                cluster=args.cluster,
-                pod_execution_role_arn=args.pod_execution_role_arn,
-                subnet_ids=args.private_subnet_ids,
-                selectors=fargate_selectors(cfg.namespace),
-                after=args.fargate_after,
-            ),
-            parent=self,
-        )
         # Portainer's image runs as root: the access point's directory is root's, closed to others.
         self.access_point = aws.efs.AccessPoint(
             f"{name}-data",
@@ -249,7 +230,7 @@ class Portainer(pulumi.ComponentResource):
                 ),
             ),
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self.profile, self.claim, password, *args.wait_for]
+                parent=self, depends_on=[args.fargate_profile, self.claim, password, *args.wait_for]
             ),
         )
         self.ingress = None

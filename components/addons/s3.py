@@ -3,7 +3,7 @@ and per bucket a static PersistentVolume and claim.
 
 Credentials: the driver's node component (DaemonSet `s3-csi-node`, service account `s3-csi-driver-sa`) runs on
 EC2 nodes and mounts the buckets, so it gets an EKS Pod Identity association; this is the only Pod Identity
-association of the stack. The controller (`s3-csi-controller`) runs on its own Fargate profile and calls no
+association of the stack. The controller (`s3-csi-controller`) runs on the stack's Fargate profile, calls no
 AWS API, so it gets no role at all."""
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import pulumi_kubernetes as k8s
 from components.addons.storage_common import (
     AddonArgs,
     addon_role,
-    controller_profile,
     customer_policy,
     eks_addon,
 )
@@ -122,11 +121,10 @@ class S3Storage(pulumi.ComponentResource):
             # Session tags stay on (the default): the role's trust reads them.
             opts=child,
         )
-        self.profile = controller_profile(name, c, docs.S3_CONTROLLER, self)
         # The association exists before the add-on's node pods start (the Pod Identity webhook injects
         # credentials only into pods created after it).
         self.addon = eks_addon(
-            name, c, docs.S3_ADDON, cfg.version, None, None, [self.profile, association, *grants], self
+            name, c, docs.S3_ADDON, cfg.version, None, None, [c.fargate_profile, association, *grants], self
         )
         on_cluster = pulumi.ResourceOptions(parent=self, provider=c.k8s_provider)
         namespace_deps: list[pulumi.Resource] = []

@@ -10,7 +10,6 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.addons.fargate_profile import AddonFargateProfileArgs, Selector, addon_fargate_profile
 from components.blocks.aws_context import AwsContext
 from components.blocks.iam_role import IamRole, RoleArgs, customer_managed_policy, stack_tags
 from components.blocks.naming import IAM_POLICY_NAME_PREFIX_MAX, IAM_ROLE_NAME_PREFIX_MAX, bounded_prefix
@@ -28,8 +27,9 @@ class AddonArgs:
     oidc_issuer: pulumi.Input[str]
     pod_execution_role_arn: pulumi.Input[str]
     private_subnet_ids: pulumi.Input[list[str]]
-    after_profile: pulumi.Resource
-    """The Fargate profile this add-on's profile is created after (EKS creates profiles one at a time)."""
+    fargate_profile: pulumi.Resource
+    """The stack's one Fargate profile (components/cluster/fargate.py), whose selectors already name the
+    add-ons' Fargate pods: what they wait for before they start."""
     k8s_provider: pulumi.ProviderResource
     path: str = "/"
     permissions_boundary_arn: str | None = None
@@ -120,23 +120,6 @@ def customer_policy(
     )
     attachment = role.attach(key, policy.arn)
     return [policy, attachment]
-
-
-def controller_profile(
-    name: str, args: AddonArgs, workload: docs.Workload, parent: pulumi.Resource
-) -> aws.eks.FargateProfile:
-    """The add-on's own Fargate profile: only its controller's pods (fixed selector)."""
-    return addon_fargate_profile(
-        f"{name}-fargate",
-        AddonFargateProfileArgs(
-            cluster=args.cluster,
-            pod_execution_role_arn=args.pod_execution_role_arn,
-            subnet_ids=args.private_subnet_ids,
-            selectors=[Selector(docs.ADDON_NAMESPACE, dict(workload.pod_labels))],
-            after=args.after_profile,
-        ),
-        parent,
-    )
 
 
 def eks_addon(

@@ -1,7 +1,11 @@
-"""Fargate for the system pods: the pod execution role, the core Fargate profile (Karpenter's controller
-and CoreDNS, with fixed selectors), a second profile for `karpenter.fargateNamespaces` created after it
-(EKS creates a cluster's profiles one at a time), and, in create mode, the CoreDNS add-on configured for
-Fargate once the core profile exists."""
+"""Fargate for the system pods: the pod execution role, one Fargate profile whose selectors are fixed (no
+config key or add-on toggle changes them, so nothing but a subnet change ever replaces it) and, in create
+mode, the CoreDNS add-on configured for Fargate once the profile exists.
+
+The rule: a pod labelled `fargate: enabled`, in any namespace, runs on Fargate; everything else runs on the
+EC2 nodes Karpenter launches. Karpenter's controller and the load balancer controller carry the label
+(their charts' `podLabels`); the other selectors name pods whose labels the program cannot set: CoreDNS, the
+CSI drivers' controllers (EKS add-ons) and Portainer (its chart has no `podLabels`)."""
 
 from __future__ import annotations
 
@@ -17,23 +21,38 @@ from components.blocks.aws_context import AwsContext
 from components.blocks.iam_role import IamRole, RoleArgs
 from components.blocks.naming import FARGATE_ROLE_PREFIX, IAM_ROLE_NAME_PREFIX_MAX, bounded_prefix
 from components.documents import iam as iam_documents
+from components.documents import storage as storage_documents
 
 FARGATE_LABEL = {"fargate": "enabled"}
 COREDNS_LABEL = {"k8s-app": "kube-dns"}
+PORTAINER_POD_LABELS = {"app.kubernetes.io/name": "portainer", "app.kubernetes.io/instance": "portainer"}
+"""The Portainer chart's selector labels (templates/_helpers.tpl `portainer.selectorLabels`: chart name and
+release name, both `portainer` here); the only labels its pods carry."""
+MAX_SELECTORS = 5
+"""EKS: at most 5 selectors per Fargate profile (and 10 profiles per cluster)."""
+PROFILE_SUFFIX = "pods"
+"""The profile's logical name is `<component>-pods` (`fargate-pods`). It replaced `fargate-profile` (the
+controller namespace and CoreDNS only) and the per-add-on profiles: a new name, so that the new profile is
+created before the old ones are deleted. Auto-named from it: `fargate-pods-…` sorts before
+`fargate-profile-…`, and when several profiles match a pod EKS picks the first by name, so pods started
+while both exist already land on the new one."""
 
 
-def fargate_selectors(namespace: str, core_dns: bool) -> list[dict[str, object]]:
-    """The core profile: pods labelled `fargate: enabled` in the controller's namespace; CoreDNS if asked.
-    Nothing else, so no other config key can replace the profile Karpenter and cluster DNS run on."""
-    selectors: list[dict[str, object]] = [{"namespace": namespace, "labels": dict(FARGATE_LABEL)}]
-    if core_dns:
-        selectors.append({"namespace": "kube-system", "labels": dict(COREDNS_LABEL)})
-    return selectors
-
-
-def extra_selectors(extra_namespaces: list[str]) -> list[dict[str, object]]:
-    """The second profile: pods labelled `fargate: enabled` in `karpenter.fargateNamespaces`."""
-    return [{"namespace": ns, "labels": dict(FARGATE_LABEL)} for ns in extra_namespaces]
+def fargate_selectors() -> list[dict[str, object]]:
+    """The profile's selectors. Fargate selectors take `*` (any run of characters, none included) and `?`
+    (one character) in namespaces, label keys and values (EKS user guide, Fargate profile wildcards, since
+    August 2022), so `*` is every namespace. CoreDNS matches in every mode: an EC2-configured CoreDNS (the
+    one EKS bootstraps, or the add-on without computeType Fargate) carries the annotation
+    `eks.amazonaws.com/compute-type: ec2`, which keeps it off Fargate; `karpenter.coreDnsOnFargate` only
+    decides the add-on's configuration. `e?s-csi-controller` is the EBS and the EFS controller."""
+    kube_system = storage_documents.ADDON_NAMESPACE
+    return [
+        {"namespace": "*", "labels": dict(FARGATE_LABEL)},
+        {"namespace": kube_system, "labels": dict(COREDNS_LABEL)},
+        {"namespace": kube_system, "labels": {"app": "e?s-csi-controller"}},
+        {"namespace": kube_system, "labels": dict(storage_documents.S3_CONTROLLER.pod_labels)},
+        {"namespace": "*", "labels": dict(PORTAINER_POD_LABELS)},
+    ]
 
 
 def _selector_args(selectors: list[dict[str, object]]) -> list[aws.eks.FargateProfileSelectorArgs]:
@@ -52,8 +71,6 @@ class FargateArgs:
     cluster: pulumi.Input[str]
     aws: AwsContext
     private_subnet_ids: pulumi.Input[list[str]]
-    namespace: str
-    extra_namespaces: list[str] = field(default_factory=list)
     core_dns_on_fargate: bool = True
     manage_core_dns_addon: bool = True
     path: str = "/"
@@ -66,11 +83,7 @@ class FargateArgs:
 
 class Fargate(pulumi.ComponentResource):
     profile: aws.eks.FargateProfile
-    """The core profile: Karpenter's controller and CoreDNS."""
-    profiles: list[aws.eks.FargateProfile]
-    """Every profile, in creation order. EKS creates one Fargate profile of a cluster at a time (a second
-    create while one is CREATING fails), so each waits for the previous one: a profile added later must
-    depend on `profiles[-1]`."""
+    """The one profile every Fargate pod of the stack runs on (Karpenter, CoreDNS, the add-ons)."""
     pod_execution_role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: FargateArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -78,8 +91,8 @@ class Fargate(pulumi.ComponentResource):
         pod_execution = IamRole(
             name,
             RoleArgs(
-                # The profiles name this role: replacing it would replace them (stopping Karpenter and
-                # CoreDNS), so its identity never changes once created (as the node role's, see
+                # The profile names this role: replacing it would replace the profile (stopping every
+                # Fargate pod), so its identity never changes once created (as the node role's, see
                 # STABLE_IDENTITY).
                 name_prefix=bounded_prefix(
                     f"{FARGATE_ROLE_PREFIX}{args.cluster_name}", IAM_ROLE_NAME_PREFIX_MAX
@@ -112,28 +125,15 @@ class Fargate(pulumi.ComponentResource):
         )
         role, (attachment,) = pod_execution.role, pod_execution.attachments
         self.profile = aws.eks.FargateProfile(
-            f"{name}-profile",
+            f"{name}-{PROFILE_SUFFIX}",
             cluster_name=args.cluster,
-            # Auto-named: a change of selectors or subnets replaces the profile, and EKS refuses a second
-            # profile of the same name, so the replacement must get a new one before the old goes.
+            # Auto-named: a change of subnets replaces the profile, and EKS refuses a second profile of the
+            # same name, so the replacement must get a new one before the old goes.
             pod_execution_role_arn=role.arn,
             subnet_ids=args.private_subnet_ids,
-            selectors=_selector_args(fargate_selectors(args.namespace, args.core_dns_on_fargate)),
+            selectors=_selector_args(fargate_selectors()),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment, *args.wait_for]),
         )
-        self.profiles = [self.profile]
-        if args.extra_namespaces:
-            self.profiles.append(
-                aws.eks.FargateProfile(
-                    f"{name}-extra-namespaces",
-                    cluster_name=args.cluster,
-                    pod_execution_role_arn=role.arn,
-                    subnet_ids=args.private_subnet_ids,
-                    selectors=_selector_args(extra_selectors(args.extra_namespaces)),
-                    # One profile at a time per cluster: after the core profile.
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[self.profiles[-1]]),
-                )
-            )
         if args.core_dns_on_fargate and args.manage_core_dns_addon:
             aws.eks.Addon(
                 f"{name}-coredns",

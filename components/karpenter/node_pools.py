@@ -69,9 +69,11 @@ class NodePoolsArgs:
     controller: pulumi.Resource
     discovery_tags: Sequence[pulumi.Resource] = ()
     drivers: Sequence[pulumi.Resource] = ()
-    """Storage add-ons the node classes wait for (`addons.keepDriversUntilNodesDrain`): `pulumi destroy`
-    then deletes every EC2NodeClass, which waits until Karpenter has drained and terminated its nodes,
-    before any storage driver, so volumes detach cleanly."""
+    """Storage add-ons the node classes wait for: `pulumi destroy` deletes every EC2NodeClass, which waits
+    until Karpenter has drained and terminated its nodes, before any storage driver, so volumes unmount
+    and detach while the drivers run."""
+    claims: Sequence[pulumi.Resource] = ()
+    """Claims the node classes wait for: deleted after the drain, when no pod mounts them any more."""
 
 
 class NodePools(pulumi.ComponentResource):
@@ -114,6 +116,7 @@ class NodePools(pulumi.ComponentResource):
                         nodes.access_entry,
                         *args.discovery_tags,
                         *args.drivers,
+                        *args.claims,
                     ],
                     # Deleting a class waits (its termination finalizer) until Karpenter has drained
                     # and terminated every node launched from it.

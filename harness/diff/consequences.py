@@ -6,6 +6,7 @@ recognised by the product's own naming constants (components/blocks/naming.py), 
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -183,12 +184,25 @@ def fargate_workloads(profile: Res, base: Mapping[str, Any]) -> list[str]:
     runs = []
     for selector in profile.inputs.get("selectors") or []:
         namespace, labels = str(selector.get("namespace")), dict(selector.get("labels") or {})
-        known = [FARGATE_WORKLOADS[item] for item in sorted(labels.items()) if item in FARGATE_WORKLOADS]
+        # Selectors take `*` and `?` wildcards in namespaces, label keys and values (EKS user guide).
+        known = [
+            text
+            for (key, value), text in FARGATE_WORKLOADS.items()
+            if any(fnmatch.fnmatchcase(key, k) and fnmatch.fnmatchcase(value, v) for k, v in labels.items())
+        ]
         if known:
             runs += known
-        elif namespace in karpenter_ns and labels.get("fargate") == "enabled":
+        elif labels.get("fargate") == "enabled" and any(
+            fnmatch.fnmatchcase(n, namespace) for n in karpenter_ns
+        ):
             runs.append(
                 "the Karpenter controller (no provisioning, no interruption handling until it is back)"
+                + (
+                    ", and every other pod labelled fargate=enabled (the load balancer controller, "
+                    "opted-in workloads)"
+                    if namespace == "*"
+                    else ""
+                )
             )
         else:
             shown = ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "any labels"
@@ -205,8 +219,9 @@ def fargate_profile(s: Situation) -> Consequence | None:
         return None
     runs = fargate_workloads(s.r, s.base)
     namespaces = sorted({str(sel.get("namespace")) for sel in s.r.inputs.get("selectors") or []})
+    where = "every namespace" if "*" in namespaces else ", ".join(namespaces)
     return Consequence(
-        f"deleting the old profile stops every pod it runs in {', '.join(namespaces)} without honouring "
+        f"deleting the old profile stops every pod it runs in {where} without honouring "
         f"PodDisruptionBudgets: {'; '.join(runs)}; they restart on the new profile",
         breaking=True,
     )

@@ -18,44 +18,13 @@ from components.blocks.naming import (
     KARPENTER_CRD_CHART,
     NODE_ROLE_PREFIX,
 )
-from harness.diff.drift import node_pool_drift
+from harness.diff.drift import EVERY_NODE, node_class_drift, node_pool_drift
 from harness.diff.model import Change, Diff, Res, resources
 from harness.diff.paths import get_path
 
 NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
-
-# EC2NodeClass fields whose change makes Karpenter replace nodes (drift), as aws/karpenter-provider-aws
-# v1.14.1 decides it (`pkg/cloudprovider/drift.go`, `EC2NodeClass.Hash` in `pkg/apis/v1/ec2nodeclass.go`):
-# the spec is hashed except the selector terms and ipPrefixCount (`hash:"ignore"`); a hashed field drifts
-# every node; a selector drifts the nodes whose resolved AMI, subnet, security groups or reservation the
-# new terms no longer select (checked against `status`). NodePool fields: harness/diff/drift.py.
-EVERY_NODE = "every node"
-NODECLASS_DRIFT_FIELDS: dict[str, str] = {
-    "blockDeviceMappings": EVERY_NODE,
-    "metadataOptions": EVERY_NODE,
-    "role": EVERY_NODE,
-    "instanceProfile": EVERY_NODE,
-    "userData": EVERY_NODE,
-    "tags": EVERY_NODE,
-    "kubelet": EVERY_NODE,
-    "associatePublicIPAddress": EVERY_NODE,
-    "instanceStorePolicy": EVERY_NODE,
-    "detailedMonitoring": EVERY_NODE,
-    "placementGroupSelector": EVERY_NODE,
-    "networkInterfaces": EVERY_NODE,
-    "context": EVERY_NODE,
-    "cpuOptions": EVERY_NODE,
-    # AMI drift is checked per node (its image among `status.amis`), but the program's terms are one
-    # alias: a new alias selects other AMIs, so every node runs one no longer selected.
-    "amiSelectorTerms": EVERY_NODE,
-    "amiFamily": EVERY_NODE,
-    "subnetSelectorTerms": "the nodes in a subnet the new terms no longer select",
-    "securityGroupSelectorTerms": "every node whose security groups differ from the new selection",
-    "capacityReservationSelectorTerms": "the nodes in a capacity reservation the new terms no longer select",
-}
-"""EC2NodeClass spec field -> which of its nodes drift when it changes (no row: none, e.g. ipPrefixCount)."""
 
 FARGATE_WORKLOADS: dict[tuple[str, str], str] = {
     ("k8s-app", "kube-dns"): "CoreDNS (cluster DNS)",
@@ -305,17 +274,6 @@ def node_pool(s: Situation) -> Consequence | None:
     return Consequence("no node is replaced (limits, weight and disruption settings do not drift nodes)")
 
 
-def _class_drift(paths: Iterable[str]) -> list[str]:
-    """Which nodes the changed EC2NodeClass fields drift, one phrase per rule, EVERY_NODE first."""
-    found = {
-        NODECLASS_DRIFT_FIELDS[field]
-        for p in paths
-        if p.startswith("spec.")
-        and (field := p.split(".")[1].split("[")[0].split(" (")[0]) in NODECLASS_DRIFT_FIELDS
-    }
-    return sorted(found, key=lambda text: (text != EVERY_NODE, text))
-
-
 def node_class(s: Situation) -> Consequence | None:
     name = str(get_path(s.r.inputs, "metadata.name") or s.r.name)
     pools = [p for p in _node_pools(s.now if s.op != "delete" else s.base) if _class_of(p) == name]
@@ -326,7 +284,7 @@ def node_class(s: Situation) -> Consequence | None:
             "until it exists",
             breaking=True,
         )
-    drift = _class_drift(s.change.paths) if s.op == "update" else []
+    drift = node_class_drift(s.change.paths) if s.op == "update" else []
     if drift:
         budget = f"under each NodePool's Drifted budget ({pools_budgets(pools)})"
         if drift[0] == EVERY_NODE:

@@ -207,3 +207,46 @@ def _requirements(inputs: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     for part in ("spec", "template", "spec", "requirements"):
         doc = doc.get(part) if isinstance(doc, Mapping) else None
     return list(doc) if isinstance(doc, list) else []
+
+
+# EC2NodeClass fields whose change makes Karpenter replace nodes (drift), as aws/karpenter-provider-aws
+# v1.14.1 decides it (`pkg/cloudprovider/drift.go`, `EC2NodeClass.Hash` in `pkg/apis/v1/ec2nodeclass.go`):
+# the spec is hashed except the selector terms and ipPrefixCount (`hash:"ignore"`); a hashed field drifts
+# every node; a selector drifts the nodes whose resolved AMI, subnet, security groups or reservation the
+# new terms no longer select (checked against `status`). NodePool fields: NODE_POOL_FIELDS above.
+EVERY_NODE = "every node"
+NODECLASS_DRIFT_FIELDS: dict[str, str] = {
+    "blockDeviceMappings": EVERY_NODE,
+    "metadataOptions": EVERY_NODE,
+    "role": EVERY_NODE,
+    "instanceProfile": EVERY_NODE,
+    "userData": EVERY_NODE,
+    "tags": EVERY_NODE,
+    "kubelet": EVERY_NODE,
+    "associatePublicIPAddress": EVERY_NODE,
+    "instanceStorePolicy": EVERY_NODE,
+    "detailedMonitoring": EVERY_NODE,
+    "placementGroupSelector": EVERY_NODE,
+    "networkInterfaces": EVERY_NODE,
+    "context": EVERY_NODE,
+    "cpuOptions": EVERY_NODE,
+    # AMI drift is checked per node (its image among `status.amis`), but the program's terms are one
+    # alias: a new alias selects other AMIs, so every node runs one no longer selected.
+    "amiSelectorTerms": EVERY_NODE,
+    "amiFamily": EVERY_NODE,
+    "subnetSelectorTerms": "the nodes in a subnet the new terms no longer select",
+    "securityGroupSelectorTerms": "every node whose security groups differ from the new selection",
+    "capacityReservationSelectorTerms": "the nodes in a capacity reservation the new terms no longer select",
+}
+"""EC2NodeClass spec field -> which of its nodes drift when it changes (no row: none, e.g. ipPrefixCount)."""
+
+
+def node_class_drift(paths: Iterable[str]) -> list[str]:
+    """Which nodes the changed EC2NodeClass fields drift, one phrase per rule, EVERY_NODE first."""
+    found = {
+        NODECLASS_DRIFT_FIELDS[field]
+        for p in paths
+        if p.startswith("spec.")
+        and (field := p.split(".")[1].split("[")[0].split(" (")[0]) in NODECLASS_DRIFT_FIELDS
+    }
+    return sorted(found, key=lambda text: (text != EVERY_NODE, text))

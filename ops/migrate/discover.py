@@ -120,10 +120,6 @@ def _assess(install: Install, notes: Notebook) -> None:
                 "controller identity",
                 "neither an IRSA annotation nor a Pod Identity association",
             )
-    for nc in install.node_classes:
-        assess.node_class(nc, notes)
-    for pool in install.node_pools:
-        assess.node_pool(pool, notes)
     assess.node_roles(install.node_roles, notes)
     assess.crds(install.crds, notes)
     assess.legacy(install.legacy, notes)

@@ -175,15 +175,22 @@ def _kubernetes(install: Install, cfg: Mapping[str, Any], out: ImportFile) -> No
                 "capacity",
                 "kubernetes",
             )
-    for nc in install.node_classes:
-        if nc.name == "default":
-            out.add(
-                "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass",
-                "capacity-default",
-                nc.name,
-                "capacity",
-                "kubernetes",
-            )
+    for name in sorted(rendered_classes(cfg) & {nc.name for nc in install.node_classes}):
+        out.add(
+            "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass",
+            f"capacity-{name}",
+            name,
+            "capacity",
+            "kubernetes",
+        )
+
+
+def rendered_classes(cfg: Mapping[str, Any]) -> set[str]:
+    """The EC2NodeClasses the stack renders (components/karpenter/node_pools.py `node_classes`): every
+    class of `nodeClasses`, and `default` when a pool names no class (no GPU pool is written)."""
+    pools = [p for p in cfg.get("nodePools") or [] if isinstance(p, Mapping)]
+    named = set(cfg.get("nodeClasses") or {})
+    return named | ({"default"} if any(p.get("nodeClass") is None for p in pools) else set())
 
 
 def import_file(install: Install, written: Written, stack: str) -> ImportFile:

@@ -11,7 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ops.migrate.imports import CRD_RELEASE, CRD_RELEASE_NAMESPACE, KARPENTER_CRDS, ImportFile
+from ops.migrate.imports import (
+    CRD_RELEASE,
+    CRD_RELEASE_NAMESPACE,
+    KARPENTER_CRDS,
+    ImportFile,
+    rendered_classes,
+)
 from ops.migrate.model import Crd, Install
 from ops.migrate.stack_file import PINNED_VERSION, Written
 
@@ -104,6 +110,8 @@ class Review:
     untouched: list[str] = field(default_factory=list)
     kept_names: list[str] = field(default_factory=list)
     blocking: list[str] = field(default_factory=list)
+    drifts: list[str] = field(default_factory=list)
+    """What the stack cannot say as the live NodePools and EC2NodeClasses do, where that replaces nodes."""
 
 
 def _changed(install: Install, written: Written, imports: ImportFile, out: Review) -> None:
@@ -121,16 +129,15 @@ def _changed(install: Install, written: Written, imports: ImportFile, out: Revie
             "controller restarts once (rolling; running nodes are not touched by a restart)"
         )
     pools = [str(e["id"]) for e in imports.resources if e["type"] == "kubernetes:karpenter.sh/v1:NodePool"]
-    if pools:
-        out.changed.append(
-            f"NodePools {', '.join(pools)}: updated in place (same names); the node template changes, so "
-            "Karpenter DRIFTS their nodes, replacing them at the pace of each pool's disruption budgets"
-        )
-    if any(e["type"] == "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass" for e in imports.resources):
-        out.changed.append(
-            "EC2NodeClass default: updated in place (same name, same role); a different AMI or tags "
-            "drift its nodes (see the not-expressed list)"
-        )
+    classes = [
+        str(e["id"]) for e in imports.resources if e["type"] == "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+    ]
+    for kind, names in (("NodePools", pools), ("EC2NodeClasses", classes)):
+        if names:
+            out.changed.append(
+                f"{kind} {', '.join(names)}: updated in place (same names), described as they are; "
+                + ("no node drifts" if not out.drifts else "nodes drift only as the DRIFT list says")
+            )
 
 
 def _created(install: Install, written: Written, imports: ImportFile, out: Review) -> None:
@@ -172,14 +179,16 @@ def _kept(install: Install, written: Written, out: Review) -> None:
     names = {p.get("nodePoolName") for p in cfg.get("nodePools") or []}
     for pool in install.node_pools:
         out.kept_names.append(f"NodePool {pool.name}: {'kept' if pool.name in names else 'NOT KEPT'}")
+    classes = rendered_classes(cfg)
     for nc in install.node_classes:
-        out.kept_names.append(f"EC2NodeClass {nc.name}: {'kept' if nc.name == 'default' else 'NOT KEPT'}")
+        out.kept_names.append(f"EC2NodeClass {nc.name}: {'kept' if nc.name in classes else 'NOT KEPT'}")
     if any("NOT KEPT" in line for line in out.kept_names):
         out.blocking.append("a name running nodes use would not be kept (see above)")
 
 
 def review(install: Install, written: Written, imports: ImportFile) -> Review:
     out = Review()
+    out.drifts = [line for line in written.unexpressed if "DRIFT" in line]
     out.imported = [f"{e['type']} {e['logicalName']} <- {e['id']}" for e in imports.resources]
     _changed(install, written, imports, out)
     _created(install, written, imports, out)
@@ -203,6 +212,10 @@ def format_review(
     lines += section("3. Created by the next pulumi up:", rev.created)
     lines += section("4. Never touched:", rev.untouched)
     lines += section("Names running nodes use:", rev.kept_names)
+    lines += section(
+        "Nodes the next pulumi up replaces (Karpenter drift, at the pace of each pool's budgets):",
+        rev.drifts,
+    )
     lines += section("Version:", list(versions))
     lines += section(
         f"CRDs: let the {CRD_RELEASE} release adopt them (before the next pulumi up):",

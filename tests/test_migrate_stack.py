@@ -20,7 +20,7 @@ from config.load import parse_stack_config, raw_stack_config
 from harness.diff.rules import DEFAULT_RULES, Rules
 from harness.plan import Plan
 from ops.migrate.__main__ import main, write_stack
-from ops.migrate.imports import expected_urn, import_file
+from ops.migrate.imports import HANDMADE, expected_urn, import_file
 from ops.migrate.model import AccessEntry, Install
 from ops.migrate.review import (
     CRD_RELEASE_NAMESPACE,
@@ -157,6 +157,10 @@ def test_every_import_names_a_rendered_resource_with_the_live_id(
     assert entries, "nothing to import"
     for entry in doc["resources"]:
         urn = expected_urn(entry, STACK)
+        if str(entry["logicalName"]).startswith(HANDMADE):
+            # The controller's hand-made policies: imported so that the next run deletes them.
+            assert urn not in urns, f"{urn} is declared by the program"
+            continue
         assert urn in urns, f"{urn} is not in the rendered plan"
         resource = urns[urn]
         if not entry.get("component"):
@@ -295,6 +299,10 @@ def test_the_second_run_replaces_nothing_nodes_use_and_drifts_no_node(
     imports = import_file(install, out, STACK)
     diff = second_run(plan_of(found, scenario), imports, STACK, recorded_objects(scenario), rules)
     assert harm_to_nodes(diff) == []
+    # The controller's hand-made policies go, in the same run (Pulumi runs these deletes last).
+    handmade = {e["logicalName"] for e in imports.resources if str(e["logicalName"]).startswith(HANDMADE)}
+    assert {c.resource.name for c in diff.of("delete")} == handmade
+    assert bool(handmade) == (scenario != "getting-started")
     updated = {c.resource.type for c in diff.of("update")}
     assert "kubernetes:karpenter.sh/v1:NodePool" in updated  # it does converge them, in place
 
@@ -335,3 +343,20 @@ def test_a_controller_in_kube_system_is_replaced_by_the_stacks_own_never_run_bes
     )
     # The existing karpenter-crd release is imported and upgraded, never created a second time.
     assert not any("karpenter-crd in kube-system" in line for line in rev.created)
+
+
+def test_the_controllers_inline_policy_is_imported_to_be_removed_after_the_upstream_ones(
+    found: dict[str, tuple[Install, RecordedKube]],
+) -> None:
+    install, out = written(found, "kube-system")
+    imports = import_file(install, out, STACK)
+    (entry,) = [e for e in imports.resources if e["type"] == "aws:iam/rolePolicy:RolePolicy"]
+    assert (entry["id"], entry["parent"]) == (
+        "KarpenterControllerRole-ks-prod:KarpenterControllerPolicy-ks-prod",
+        "component:controller",
+    )
+    changed = "\n".join(review(install, out, imports).changed)
+    assert (
+        "KarpenterControllerRole-ks-prod:KarpenterControllerPolicy-ks-prod: DELETED by the same run"
+        in changed
+    )

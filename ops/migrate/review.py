@@ -16,6 +16,7 @@ from ops.migrate.imports import (
     CRD_RELEASE_NAMESPACE,
     KARPENTER_CRDS,
     ImportFile,
+    handmade_policies,
     rendered_classes,
 )
 from ops.migrate.model import Crd, Install
@@ -122,6 +123,14 @@ def _changed(install: Install, written: Written, imports: ImportFile, out: Revie
         out.changed.append(
             "controller role: trust policy rewritten for IRSA on the service account (in place); the six "
             "upstream policies attached before anything is removed"
+        )
+    handmade = handmade_policies(imports)
+    if handmade:
+        out.changed.append(
+            f"controller role's hand-made policies {', '.join(handmade)}: DELETED by the same run, after "
+            "the six upstream policies are attached (Pulumi deletes what the program no longer declares "
+            "last); check `pulumi preview` lists them as deletes, and the controller's logs for "
+            "AccessDenied after the run"
         )
     if any(e["logicalName"] == "karpenter-controller" for e in imports.resources):
         out.changed.append(

@@ -147,9 +147,8 @@ def _controller_policies(install: Install, out: Written) -> None:
     if kept:
         out.note(
             f"controller role {role.name}",
-            "the second run attaches the six upstream policies this program manages; "
-            f"{', '.join(kept)} stay attached until you remove them (after the controller runs on the "
-            "new ones)",
+            "the second run attaches the six upstream policies this program manages, then removes "
+            f"{', '.join(kept)} (imported for that; a managed policy itself is only detached)",
         )
 
 

@@ -74,7 +74,38 @@ def second_run(plan: Plan, imports: ImportFile, stack: str, live: LiveObjects, r
             imported.append(r)
         elif entry is not None:
             imported.append({**r, "inputs": _as_imported(entry, r["inputs"], live)})
+    imported += _not_in_program(converged, entries, stack)
     return diff_plans({**converged, "resources": imported}, converged, rules)
+
+
+def _not_in_program(
+    converged: Mapping[str, Any], entries: Mapping[str, Mapping[str, Any]], stack: str
+) -> list[dict[str, Any]]:
+    """Imported resources the program never registers (the controller's hand-made policies): in the
+    state after the import, so the next run deletes them."""
+    urns = {r["urn"].replace("::pulumi:pulumi:Stack$", "::") for r in converged["resources"]}
+    provider = next(r["urn"] for r in converged["resources"] if r["type"] == "pulumi:providers:aws")
+    out = []
+    for urn, entry in entries.items():
+        if urn in urns or entry.get("component"):
+            continue
+        parent = next(
+            r["urn"]
+            for r in converged["resources"]
+            if r["urn"].endswith(f"::{entry['parent'].removeprefix('component:')}")
+        )
+        out.append(
+            {
+                "urn": urn,
+                "type": entry["type"],
+                "name": entry["logicalName"],
+                "custom": True,
+                "parent": parent,
+                "provider": f"{provider}::{entry['logicalName']}-provider-id",
+                "inputs": {"id": entry["id"]},
+            }
+        )
+    return out
 
 
 def harm_to_nodes(diff: Diff) -> list[tuple[str, str, str | None]]:
@@ -82,5 +113,7 @@ def harm_to_nodes(diff: Diff) -> list[tuple[str, str, str | None]]:
     return [
         (c.op, c.label, c.consequence)
         for c in diff.changes
-        if c.resource.type in NODES_USE and (c.op in ("replace", "delete") or c.disrupts)
+        if c.resource.type in NODES_USE
+        and "ControllerRole$" not in c.resource.urn
+        and (c.op in ("replace", "delete") or c.disrupts)
     ]

@@ -387,3 +387,33 @@ def test_recorded_objects_carry_the_defaults_the_api_server_stores() -> None:
                 schema = version_schema(crd, item["apiVersion"])
                 assert schema is not None
                 assert apply_defaults(schema, item) == item, (scenario, item["metadata"]["name"])
+
+
+def test_the_cloudformation_stack_owning_a_resource_is_found() -> None:
+    """`DescribeStackResources` by physical id names the owner; a resource of no stack is a
+    ValidationError (none); AccessDenied is a note, never a silent "not owned"."""
+    session, notes = StubSession(), Notebook()
+    aws = Aws(session, "gs-demo", notes)
+    owned = {
+        "StackName": "Karpenter-gs-demo",
+        "LogicalResourceId": "KarpenterNodeRole",
+        "PhysicalResourceId": "KarpenterNodeRole-gs-demo",
+        "ResourceType": "AWS::IAM::Role",
+        "ResourceStatus": "CREATE_COMPLETE",
+        "Timestamp": "2026-01-01T00:00:00Z",
+    }
+    with Stubber(session.client("cloudformation")) as cfn:
+        cfn.add_response(
+            "describe_stack_resources",
+            {"StackResources": [owned]},
+            {"PhysicalResourceId": "KarpenterNodeRole-gs-demo"},
+        )
+        cfn.add_client_error(
+            "describe_stack_resources", "ValidationError", "Stack for KarpenterIRSA-x does not exist"
+        )
+        cfn.add_client_error("describe_stack_resources", "AccessDenied", "not allowed")
+        assert aws.stack_of("KarpenterNodeRole-gs-demo") == "Karpenter-gs-demo"
+        assert aws.stack_of("KarpenterIRSA-x") is None
+        assert notes.freeze() == ()
+        assert aws.stack_of("gs-demo") is None
+    assert [n.subject for n in notes.freeze()] == ["CloudFormation owner of gs-demo"]

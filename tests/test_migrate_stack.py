@@ -26,6 +26,7 @@ from ops.migrate.review import (
     CRD_RELEASE_NAMESPACE,
     KARPENTER_CRDS,
     crd_ownership_commands,
+    format_review,
     review,
     version_path,
 )
@@ -359,4 +360,26 @@ def test_the_controllers_inline_policy_is_imported_to_be_removed_after_the_upstr
     assert (
         "KarpenterControllerRole-ks-prod:KarpenterControllerPolicy-ks-prod: DELETED by the same run"
         in changed
+    )
+
+
+def test_a_cloudformation_owner_gets_the_retain_steps_never_a_delete(
+    found: dict[str, tuple[Install, RecordedKube]],
+) -> None:
+    install, _ = found["getting-started"]
+    owned = replace(
+        install,
+        stacks={
+            "IAM role KarpenterNodeRole-gs-demo": "Karpenter-gs-demo",
+            "SQS queue gs-demo": "Karpenter-gs-demo",
+        },
+    )
+    out = stack_config(owned)
+    text = format_review(review(owned, out, import_file(owned, out, STACK)), [], [])
+    steps = text.split("CloudFormation (after the second run):")[1]
+    assert "Karpenter-gs-demo owns IAM role KarpenterNodeRole-gs-demo, SQS queue gs-demo" in steps
+    assert "never delete that stack as it is" in steps and "`DeletionPolicy: Retain`" in steps
+    assert steps.index("update-stack") < steps.index("delete-stack")
+    assert "CloudFormation" not in format_review(
+        review(install, out, import_file(install, out, STACK)), [], []
     )

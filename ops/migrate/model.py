@@ -295,6 +295,8 @@ class Install:
     api_versions: tuple[str, ...]  # "karpenter.sh/v1 NodePool", ...
     legacy: tuple[LegacyObject, ...]
     notes: tuple[Note, ...]
+    stacks: Mapping[str, str] = field(default_factory=dict)
+    """Resource the stack takes over (role, instance profile, queue) -> the CloudFormation stack owning it."""
 
     @property
     def pre_v1(self) -> bool:

@@ -7,7 +7,7 @@ names running nodes use (node role, instance profile, NodePools, EC2NodeClasses)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -112,6 +112,8 @@ class Review:
     kept_names: list[str] = field(default_factory=list)
     blocking: list[str] = field(default_factory=list)
     drifts: list[str] = field(default_factory=list)
+    cloudformation: list[str] = field(default_factory=list)
+    """What to do with the CloudFormation stacks owning resources the stack takes over."""
     """What the stack cannot say as the live NodePools and EC2NodeClasses do, where that replaces nodes."""
 
 
@@ -195,9 +197,33 @@ def _kept(install: Install, written: Written, out: Review) -> None:
         out.blocking.append("a name running nodes use would not be kept (see above)")
 
 
+def cloudformation_steps(stacks: Mapping[str, str]) -> list[str]:
+    """How to take the stack's resources out of their CloudFormation stacks without deleting them: AWS's
+    documented way is `DeletionPolicy: Retain` (CloudFormation keeps a resource with that policy when
+    the stack is deleted, or when the resource is removed from its template); `delete-stack
+    --retain-resources` only applies to a stack already in DELETE_FAILED."""
+    out = []
+    for stack in sorted(set(stacks.values())):
+        owned = sorted(label for label, owner in stacks.items() if owner == stack)
+        out.append(
+            f"CloudFormation stack {stack} owns {', '.join(owned)}, which running nodes or the new stack "
+            "use: never delete that stack as it is (it would delete them). After the second run: add "
+            "`DeletionPolicy: Retain` and `UpdateReplacePolicy: Retain` to each of them in its template, "
+            f"`aws cloudformation update-stack --stack-name {stack} --template-body file://<edited template> "
+            "--capabilities CAPABILITY_NAMED_IAM --parameters "
+            "ParameterKey=ClusterName,UsePreviousValue=true`, "
+            "check `aws cloudformation get-template` shows Retain on them, then `aws cloudformation "
+            f"delete-stack --stack-name {stack}`: the retained ones stay (now the Pulumi stack's); the rest "
+            "goes (its EventBridge rules, whose events the stack's own five rules now send; its managed "
+            "controller policies, detached by the second run)"
+        )
+    return out
+
+
 def review(install: Install, written: Written, imports: ImportFile) -> Review:
     out = Review()
     out.drifts = [line for line in written.unexpressed if "DRIFT" in line]
+    out.cloudformation = cloudformation_steps(install.stacks)
     out.imported = [f"{e['type']} {e['logicalName']} <- {e['id']}" for e in imports.resources]
     _changed(install, written, imports, out)
     _created(install, written, imports, out)
@@ -230,6 +256,8 @@ def format_review(
         f"CRDs: let the {CRD_RELEASE} release adopt them (before the next pulumi up):",
         ["kubectl " + " ".join(c) for c in crd_commands],
     )
+    if rev.cloudformation:
+        lines += section("CloudFormation (after the second run):", rev.cloudformation)
     if rev.blocking:
         lines += section("BLOCKING (resolve before anything runs):", rev.blocking)
     return "\n".join(lines) + "\n"

@@ -79,8 +79,11 @@ class EbsConfig(Model):
         default=None,
         description="gp3 only: provisioned MiB/s, 125 to 2000 and at most IOPS/4. Unset: 125.",
     )
-    encrypted: bool = Field(
-        default=True, description="Encrypt the volume (the account's default EBS key unless `kmsKeyID`)."
+    encrypted: bool | None = Field(
+        default=True,
+        description="Encrypt the volume (the account's default EBS key unless `kmsKeyID`). null: not set "
+        "on the EC2NodeClass (the account's EBS encryption-by-default decides), as a class made by hand "
+        "may have it; `tools/dev.py migrate` writes null for such a class (setting it drifts its nodes).",
     )
     kms_key_id: Annotated[KmsKeyArn, AfterValidator(_kms_in_stack_region)] | None = Field(
         default=None,
@@ -89,8 +92,10 @@ class EbsConfig(Model):
         "program grants nothing on it: the key policy must let the Karpenter controller role (and for Spot "
         "the AWSServiceRoleForEC2Spot role) use it, or every launch fails.",
     )
-    delete_on_termination: bool = Field(
-        default=True, description="Delete the volume when the instance terminates."
+    delete_on_termination: bool | None = Field(
+        default=True,
+        description="Delete the volume when the instance terminates. null: not set on the EC2NodeClass "
+        "(the AMI's mapping decides; EKS AMIs delete their volumes), as a class made by hand may have it.",
     )
 
     @rule("volume_type", "iops", "throughput", "volume_size")
@@ -139,7 +144,7 @@ class EbsConfig(Model):
 
     @rule("encrypted", "kms_key_id")
     def _key_needs_encryption(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
-        if v.get("kms_key_id") is not None and v["encrypted"] is False:
+        if v.get("kms_key_id") is not None and v["encrypted"] is not True:
             yield Problem(("kmsKeyID",), "needs encrypted: true (a key encrypts the volume)", show=False)
 
 
@@ -183,5 +188,8 @@ def validate_mappings(mappings: Any, handler: ValidatorFunctionWrapHandler) -> A
 
 
 BlockDeviceMappings = Annotated[
-    list[BlockDeviceMapping], Field(min_length=1, max_length=50), WrapValidator(validate_mappings)
+    list[BlockDeviceMapping], Field(min_length=0, max_length=50), WrapValidator(validate_mappings)
 ]
+"""An empty list renders no `blockDeviceMappings`: Karpenter then uses its AMI family defaults
+(`DefaultBlockDeviceMappings` in aws/karpenter-provider-aws `pkg/providers/amifamily`: AL2023 /dev/xvda
+of `DefaultEBS`, 20Gi gp3 encrypted; Bottlerocket a 4Gi /dev/xvda plus /dev/xvdb)."""

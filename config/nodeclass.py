@@ -235,7 +235,8 @@ class NodeClassSpec(Model):
     block_device_mappings: BlockDeviceMappings | None = Field(
         default=None,
         description="The node's volumes, replacing the defaults (then list every volume: Bottlerocket "
-        "needs /dev/xvda and /dev/xvdb).",
+        "needs /dev/xvda and /dev/xvdb). `[]`: none on the EC2NodeClass, Karpenter's AMI family defaults "
+        "(AL2023 a 20 GiB gp3 root), as a class made by hand may have it.",
     )
     instance_store_policy: Literal["RAID0"] | None = Field(
         default=None,

@@ -212,7 +212,7 @@ class NodePoolConfig(Model):
         description="Labels on every node of the pool, for workloads to select. Domains Karpenter "
         "restricts (kubernetes.io, k8s.io, karpenter.sh, karpenter.k8s.aws) are refused, except "
         f"node.kubernetes.io and node-restriction.kubernetes.io; `{SPREAD_LABEL_DOMAIN}/pool: <name>` is "
-        "always added.",
+        "added unless `poolLabel` is false.",
     )
     taints: Annotated[list[TaintConfig], Field(max_length=50)] = Field(
         default=[], description="Taints on every node of the pool (GPU pools get the GPU taint added)."
@@ -255,6 +255,20 @@ class NodePoolConfig(Model):
         description="Let the pool's On-Demand NodePool launch into the capacity reservations of its class "
         "first (`karpenter.sh/capacity-type: reserved`, Karpenter's ReservedCapacity feature, on by "
         "default): needs the class's `capacityReservationSelectorTerms` and a spotRatio below 1.",
+    )
+    on_demand_fallback: bool = Field(
+        default=False,
+        description="With spotRatio 1: the pool's one NodePool also allows On-Demand "
+        "(`karpenter.sh/capacity-type In [spot, on-demand]`). Karpenter launches Spot while it has an "
+        "offering and On-Demand when Spot is unavailable (docs concepts/nodepools.md, capacity type): a "
+        "fallback, not a ratio. A NodePool made by hand often allows both; `tools/dev.py migrate` writes "
+        "this for it, since removing a value drifts the nodes that have it.",
+    )
+    pool_label: bool = Field(
+        default=True,
+        description=f"Label every node of the pool `{SPREAD_LABEL_DOMAIN}/pool: <name>`, for workloads to "
+        "pin to a pool. false: no such label, as on a NodePool made by hand (`tools/dev.py migrate` writes "
+        "false: adding the label drifts every node of the pool). Changing it drifts every node of the pool.",
     )
 
     @field_validator("name")
@@ -462,6 +476,16 @@ class NodePoolConfig(Model):
             yield Problem(
                 ("reservedCapacity",),
                 "goes with the pool's On-Demand NodePool, and spotRatio 1 has none; lower spotRatio",
+                show=False,
+            )
+
+    @rule("spot_ratio", "on_demand_fallback")
+    def _fallback_of_spot_only(v: Mapping[str, Any], valid: Callable[..., bool]) -> Iterable[Problem]:
+        if v["on_demand_fallback"] and v["spot_ratio"] != 1:
+            yield Problem(
+                ("onDemandFallback",),
+                "is for a Spot-only pool (spotRatio 1), whose one NodePool then also allows On-Demand; "
+                "with a lower spotRatio the pool has its own On-Demand NodePool",
                 show=False,
             )
 

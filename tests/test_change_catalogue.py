@@ -189,6 +189,13 @@ CATALOGUE: dict[str, Case] = {
         disrupts=S("NodePool:capacity-graviton-on-demand", "NodePool:capacity-graviton-spot"),
         notes="only the r7g nodes drift",
     ),
+    "drop the pool label": Case(
+        "dev",
+        "graviton poolLabel true -> false",
+        lambda v: _pool(v, "graviton").__setitem__("poolLabel", False),
+        disrupts=S("NodePool:capacity-graviton-on-demand", "NodePool:capacity-graviton-spot"),
+        notes="the template loses a label: every node of the pool drifts",
+    ),
     "label a pool": Case(
         "dev",
         "graviton labels += example.com/tier: web",

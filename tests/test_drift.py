@@ -87,3 +87,12 @@ def test_a_pool_update_drifts_all_some_or_none() -> None:
     every = node_pool_drift(["spec.template.metadata.labels"], old, pool(["m8g", "c7g"], {"a": "b"}))
     assert (every.hashed, every.drifts) == (["spec.template.metadata.labels"], True)
     assert not node_pool_drift(["spec.weight"], old, old).drifts
+
+
+def test_requiring_linux_drifts_no_node_of_the_programs_families() -> None:
+    """A NodePool made without an OS requirement gets `kubernetes.io/os In [linux]` from the stack: its
+    nodes (AL2023 or Bottlerocket, Linux both) satisfy it; requiring another OS drifts them all."""
+    OS = "kubernetes.io/os"
+    assert requirements_drift([], [req(OS, "In", "linux")]) == []
+    assert requirements_drift([], [req(OS, "In", "windows")]) == ["OS linux"]
+    assert requirements_drift([req(OS, "In", "linux")], [req(OS, "In", "linux")]) == []

@@ -26,6 +26,7 @@ from ops.migrate.model import AccessEntry, Controller, Install, NodeRole, NoteKi
 from ops.migrate.report import format_report
 from ops.migrate.source import Notebook
 from tests.support import migrate_fixtures
+from tests.support.crd_validation import apply_defaults, load_crd, version_schema
 from tests.support.migrate_scenarios import (
     ACCOUNT,
     DATA,
@@ -34,6 +35,7 @@ from tests.support.migrate_scenarios import (
     RecordedKube,
     cfn_template,
 )
+from tests.support.render import shared_file
 
 AWS_NODE_POLICIES = {f"arn:aws:iam::aws:policy/{p}" for p in NODE_POLICIES}
 
@@ -125,7 +127,6 @@ def test_kube_system_guide(found: dict[str, tuple[Install, RecordedKube]]) -> No
         ({"id": "ami-0abcdef1234567890"},),
     )
     assert pool.weight is None
-    assert any("amiSelectorTerms select by ['id']" in n.text for n in install.unsupported)
     (role,) = install.node_roles
     assert role.name == "KarpenterNodeRole-ks-prod"
     # The profile is the one Karpenter made for the role (its tags say so): discovery reports it as found.
@@ -372,3 +373,47 @@ def test_a_queue_named_in_the_settings_but_absent_is_said(account: Any) -> None:
     (note,) = notes.freeze()
     assert note.kind is NoteKind.UNREADABLE and "fg-dev-missing" in note.subject
     assert note.text.startswith("GetQueueUrl: ")
+
+
+def test_recorded_objects_carry_the_defaults_the_api_server_stores() -> None:
+    """The recordings show what `kubectl get` returns: the pinned CRDs' structural defaults applied."""
+    for kind, crd_file in (
+        ("nodepools.karpenter.sh", "karpenter.sh_nodepools.yaml"),
+        ("ec2nodeclasses.karpenter.k8s.aws", "karpenter.k8s.aws_ec2nodeclasses.yaml"),
+    ):
+        crd = load_crd(shared_file(f"crds/{crd_file}"))
+        for scenario in ("fargate-irsa", "kube-system", "getting-started"):
+            for item in json.loads((DATA / scenario / f"{kind}.json").read_text())["items"]:
+                schema = version_schema(crd, item["apiVersion"])
+                assert schema is not None
+                assert apply_defaults(schema, item) == item, (scenario, item["metadata"]["name"])
+
+
+def test_the_cloudformation_stack_owning_a_resource_is_found() -> None:
+    """`DescribeStackResources` by physical id names the owner; a resource of no stack is a
+    ValidationError (none); AccessDenied is a note, never a silent "not owned"."""
+    session, notes = StubSession(), Notebook()
+    aws = Aws(session, "gs-demo", notes)
+    owned = {
+        "StackName": "Karpenter-gs-demo",
+        "LogicalResourceId": "KarpenterNodeRole",
+        "PhysicalResourceId": "KarpenterNodeRole-gs-demo",
+        "ResourceType": "AWS::IAM::Role",
+        "ResourceStatus": "CREATE_COMPLETE",
+        "Timestamp": "2026-01-01T00:00:00Z",
+    }
+    with Stubber(session.client("cloudformation")) as cfn:
+        cfn.add_response(
+            "describe_stack_resources",
+            {"StackResources": [owned]},
+            {"PhysicalResourceId": "KarpenterNodeRole-gs-demo"},
+        )
+        cfn.add_client_error(
+            "describe_stack_resources", "ValidationError", "Stack for KarpenterIRSA-x does not exist"
+        )
+        cfn.add_client_error("describe_stack_resources", "AccessDenied", "not allowed")
+        assert aws.stack_of("KarpenterNodeRole-gs-demo") == "Karpenter-gs-demo"
+        assert aws.stack_of("KarpenterIRSA-x") is None
+        assert notes.freeze() == ()
+        assert aws.stack_of("gs-demo") is None
+    assert [n.subject for n in notes.freeze()] == ["CloudFormation owner of gs-demo"]

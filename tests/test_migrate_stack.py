@@ -17,22 +17,23 @@ import yaml
 from components.karpenter.release import CRD_NAMESPACE
 from config.base import ConfigError
 from config.load import parse_stack_config, raw_stack_config
-from harness.diff.engine import diff_plans
 from harness.diff.rules import DEFAULT_RULES, Rules
 from harness.plan import Plan
 from ops.migrate.__main__ import main, write_stack
-from ops.migrate.imports import expected_urn, import_file
+from ops.migrate.imports import HANDMADE, expected_urn, import_file
 from ops.migrate.model import AccessEntry, Install
 from ops.migrate.review import (
     CRD_RELEASE_NAMESPACE,
     KARPENTER_CRDS,
     crd_ownership_commands,
+    format_review,
     review,
     version_path,
 )
 from ops.migrate.stack_file import Written, stack_config, stack_yaml
 from tests.support.migrate_scenarios import ACCOUNT, DATA, REGION, RecordedKube
 from tests.support.render import render
+from tests.support.second_run import harm_to_nodes, recorded_objects, second_run
 
 MIGRATED = ("fargate-irsa", "kube-system", "getting-started")
 STACK = "migrated"
@@ -103,15 +104,36 @@ def test_fargate_irsa_keeps_its_pools_as_they_are(found: dict[str, tuple[Install
     assert pools["intel"]["disruption"]["budgets"] == [{"nodes": "10%"}]
     assert out.config["karpenter"]["namespace"] == "karpenter"
     assert out.config["iam"]["nodeInstanceProfileName"] == "KarpenterNodeInstanceProfile-fgdev"
-    # One NodePool that allows Spot and On-Demand is not a spot ratio: said, not hidden.
-    assert any("NodePool graviton: allows ['on-demand', 'spot']" in u for u in out.unexpressed)
+    # One NodePool that allows Spot and On-Demand is not a spot ratio: Spot with On-Demand fallback.
+    assert (pools["graviton"]["spotRatio"], pools["graviton"]["onDemandFallback"]) == (1, True)
+    # Nothing the nodes were made with is added or changed: no pool label, the volume as it is.
+    assert pools["graviton"]["poolLabel"] is False and pools["graviton"]["minFamilies"] == 1
+    assert out.config["nodeClass"]["blockDeviceMappings"] == [
+        {
+            "deviceName": "/dev/xvda",
+            "rootVolume": True,
+            "ebs": {
+                "volumeSize": "50Gi",
+                "volumeType": "gp3",
+                "encrypted": None,
+                "deleteOnTermination": None,
+            },
+        }
+    ]
+    assert not [u for u in out.unexpressed if "DRIFT" in u]
 
 
 def test_what_cannot_be_expressed_is_listed(found: dict[str, tuple[Install, RecordedKube]]) -> None:
     _install, out = written(found, "kube-system")
     text = "\n".join(out.unexpressed)
     assert "kube-system is a system namespace" in text
-    assert "DRIFTS EVERY NODE" in text  # the pinned AMI id
+    assert "DRIFT" not in text
+    # The pinned AMI id stays the class's AMI; no volumes on the class: none in the stack either.
+    assert out.config["nodeClass"]["amiSelectorTerms"] == [{"id": "ami-0abcdef1234567890"}]
+    assert (out.config["nodeClass"]["amiFamily"], out.config["nodeClass"]["blockDeviceMappings"]) == (
+        "AL2023",
+        [],
+    )
     assert "namespace" not in out.config["karpenter"]
     header = stack_yaml(out).split("config:")[0]
     assert all(line in header for line in out.unexpressed)
@@ -136,6 +158,10 @@ def test_every_import_names_a_rendered_resource_with_the_live_id(
     assert entries, "nothing to import"
     for entry in doc["resources"]:
         urn = expected_urn(entry, STACK)
+        if str(entry["logicalName"]).startswith(HANDMADE):
+            # The controller's hand-made policies: imported so that the next run deletes them.
+            assert urn not in urns, f"{urn} is declared by the program"
+            continue
         assert urn in urns, f"{urn} is not in the rendered plan"
         resource = urns[urn]
         if not entry.get("component"):
@@ -262,64 +288,22 @@ def test_a_standard_access_entry_blocks_and_is_never_imported(
     assert ids["nodes-access"] == f"ks-prod:{entry.principal_arn}"
 
 
-NODES_USE = (
-    "aws:iam/role:Role",
-    "aws:iam/instanceProfile:InstanceProfile",
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-    "aws:eks/accessEntry:AccessEntry",
-    "kubernetes:karpenter.sh/v1:NodePool",
-    "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass",
-)
-
-
-def _live_object(scenario: str, resource: str, name: str) -> dict[str, Any]:
-    doc = json.loads((DATA / scenario / f"{resource}.json").read_text())
-    item = next(i for i in doc["items"] if i["metadata"]["name"] == name)
-    return {
-        "apiVersion": item["apiVersion"],
-        "kind": item["kind"],
-        "metadata": {"name": name},
-        "spec": item["spec"],
-    }
-
-
-def _as_imported(entry: dict[str, Any], inputs: dict[str, Any], scenario: str) -> dict[str, Any]:
-    """The state `pulumi import` records: the live resource's own values where they decide a replacement."""
-    typ, id_ = entry["type"], str(entry["id"])
-    live = {k: v for k, v in inputs.items() if k != "namePrefix"}
-    if typ in ("aws:iam/role:Role", "aws:iam/instanceProfile:InstanceProfile"):
-        live["name"] = id_
-    elif typ == "aws:sqs/queue:Queue":
-        live["name"] = id_.rsplit("/", 1)[-1]
-    elif typ == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
-        live["role"], live["policyArn"] = id_.split("/", 1)
-    elif typ == "kubernetes:karpenter.sh/v1:NodePool":
-        live = _live_object(scenario, "nodepools.karpenter.sh", id_)
-    elif typ == "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass":
-        live = _live_object(scenario, "ec2nodeclasses.karpenter.k8s.aws", id_)
-    return live
-
-
 @pytest.mark.parametrize("scenario", MIGRATED)
-def test_the_second_run_replaces_nothing_nodes_use(
+def test_the_second_run_replaces_nothing_nodes_use_and_drifts_no_node(
     found: dict[str, tuple[Install, RecordedKube]], scenario: str
 ) -> None:
     """The offline diff engine from the imported state (the live values that decide replacements) to the
-    converged stack: updates in place and creations, no replacement or deletion of what nodes use."""
+    converged stack: updates in place and creations; nothing nodes use is replaced or deleted, and no
+    NodePool or EC2NodeClass change drifts a node (each is described as it is)."""
     rules = Rules.load(DEFAULT_RULES) if DEFAULT_RULES.is_file() else pytest.skip("../shared is absent")
     install, out = written(found, scenario)
-    converged = plan_of(found, scenario).as_json()
-    entries = {expected_urn(e, STACK): e for e in import_file(install, out, STACK).document()["resources"]}
-    imported = []
-    for r in converged["resources"]:
-        entry = entries.get(r["urn"].replace("::pulumi:pulumi:Stack$", "::"))
-        if not r["custom"] or r["type"].startswith("pulumi:providers:"):
-            imported.append(r)
-        elif entry is not None:
-            imported.append({**r, "inputs": _as_imported(entry, r["inputs"], scenario)})
-    diff = diff_plans({**converged, "resources": imported}, converged, rules)
-    touched = [c for c in diff.changes if c.op in ("replace", "delete") and c.resource.type in NODES_USE]
-    assert touched == [], [(c.op, c.label, c.forced_by) for c in touched]
+    imports = import_file(install, out, STACK)
+    diff = second_run(plan_of(found, scenario), imports, STACK, recorded_objects(scenario), rules)
+    assert harm_to_nodes(diff) == []
+    # The controller's hand-made policies go, in the same run (Pulumi runs these deletes last).
+    handmade = {e["logicalName"] for e in imports.resources if str(e["logicalName"]).startswith(HANDMADE)}
+    assert {c.resource.name for c in diff.of("delete")} == handmade
+    assert bool(handmade) == (scenario != "getting-started")
     updated = {c.resource.type for c in diff.of("update")}
     assert "kubernetes:karpenter.sh/v1:NodePool" in updated  # it does converge them, in place
 
@@ -360,3 +344,42 @@ def test_a_controller_in_kube_system_is_replaced_by_the_stacks_own_never_run_bes
     )
     # The existing karpenter-crd release is imported and upgraded, never created a second time.
     assert not any("karpenter-crd in kube-system" in line for line in rev.created)
+
+
+def test_the_controllers_inline_policy_is_imported_to_be_removed_after_the_upstream_ones(
+    found: dict[str, tuple[Install, RecordedKube]],
+) -> None:
+    install, out = written(found, "kube-system")
+    imports = import_file(install, out, STACK)
+    (entry,) = [e for e in imports.resources if e["type"] == "aws:iam/rolePolicy:RolePolicy"]
+    assert (entry["id"], entry["parent"]) == (
+        "KarpenterControllerRole-ks-prod:KarpenterControllerPolicy-ks-prod",
+        "component:controller",
+    )
+    changed = "\n".join(review(install, out, imports).changed)
+    assert (
+        "KarpenterControllerRole-ks-prod:KarpenterControllerPolicy-ks-prod: DELETED by the same run"
+        in changed
+    )
+
+
+def test_a_cloudformation_owner_gets_the_retain_steps_never_a_delete(
+    found: dict[str, tuple[Install, RecordedKube]],
+) -> None:
+    install, _ = found["getting-started"]
+    owned = replace(
+        install,
+        stacks={
+            "IAM role KarpenterNodeRole-gs-demo": "Karpenter-gs-demo",
+            "SQS queue gs-demo": "Karpenter-gs-demo",
+        },
+    )
+    out = stack_config(owned)
+    text = format_review(review(owned, out, import_file(owned, out, STACK)), [], [])
+    steps = text.split("CloudFormation (after the second run):")[1]
+    assert "Karpenter-gs-demo owns IAM role KarpenterNodeRole-gs-demo, SQS queue gs-demo" in steps
+    assert "never delete that stack as it is" in steps and "`DeletionPolicy: Retain`" in steps
+    assert steps.index("update-stack") < steps.index("delete-stack")
+    assert "CloudFormation" not in format_review(
+        review(install, out, import_file(install, out, STACK)), [], []
+    )

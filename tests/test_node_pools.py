@@ -1122,3 +1122,65 @@ def test_config_label_rules_are_at_least_as_strict_as_the_crd(nodepool_crd: Path
         manifest["spec"]["template"]["metadata"]["labels"] = {key: "v"}
         if validate_against_crd(manifest, nodepool_crd):
             assert label_key_problem(key) is not None, key
+
+
+def test_a_pool_without_its_pool_label_renders_no_template_labels(nodepool_crd: Path) -> None:
+    """`poolLabel: false` (a NodePool made by hand has no such label): no `metadata` in the template at
+    all, since an empty `labels: {}` is stored and hashed unlike none; labels of the pool stay."""
+    [bare] = POOLS.validate_python([pool(spotRatio=1, poolLabel=False)])
+    [manifest] = node_pool_manifests(bare, node_class_name="default", spread_prefix=SPREAD_PREFIX)
+    assert set(manifest["spec"]["template"]) == {"spec"}
+    assert_valid(manifest, nodepool_crd)
+    [labelled] = POOLS.validate_python([pool(poolLabel=False, labels={"example.com/tier": "web"})])
+    spot, on_demand = node_pool_manifests(labelled, node_class_name="default", spread_prefix=SPREAD_PREFIX)
+    assert spot["spec"]["template"]["metadata"] == {"labels": {"example.com/tier": "web"}}
+    # The spread label of a mixed pool is a requirement, not the pool label: it stays.
+    keys = [r["key"] for r in on_demand["spec"]["template"]["spec"]["requirements"]]
+    assert f"{SPREAD_PREFIX}/graviton" in keys
+
+
+def test_on_demand_fallback_widens_the_spot_node_pool_only(nodepool_crd: Path) -> None:
+    [p] = POOLS.validate_python([pool(spotRatio=1, onDemandFallback=True, nodePoolName="graviton")])
+    [manifest] = node_pool_manifests(p, node_class_name="default", spread_prefix=SPREAD_PREFIX)
+    capacity = [
+        r
+        for r in manifest["spec"]["template"]["spec"]["requirements"]
+        if r["key"] == "karpenter.sh/capacity-type"
+    ]
+    assert capacity == [
+        {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot", "on-demand"]}
+    ]
+    assert manifest["metadata"]["name"] == "graviton"
+    assert_valid(manifest, nodepool_crd)
+    assert problems(
+        [pool(onDemandFallback=True), pool(name="x", spotRatio=0, weight=10, onDemandFallback=True)]
+    ) == [
+        "nodePools[0].onDemandFallback: is for a Spot-only pool (spotRatio 1), whose one NodePool then also "
+        "allows On-Demand; with a lower spotRatio the pool has its own On-Demand NodePool",
+        "nodePools[1].onDemandFallback: is for a Spot-only pool (spotRatio 1), whose one NodePool then also "
+        "allows On-Demand; with a lower spotRatio the pool has its own On-Demand NodePool",
+    ]
+
+
+def test_empty_block_device_mappings_leave_the_family_defaults(nodeclass_crd: Path) -> None:
+    """`blockDeviceMappings: []` renders none (Karpenter's AMI family defaults); `encrypted: null` and
+    `deleteOnTermination: null` leave those unset, as a class made by hand may."""
+    bare = NODE_CLASS.validate_python({"amiVersion": "v20251120", "blockDeviceMappings": []})
+    manifest = node_class_manifest(
+        name="default", cluster_name="c", instance_profile="p", node_class=bare, root_volume_gib=40
+    )
+    assert "blockDeviceMappings" not in manifest["spec"]
+    assert validate_against_crd(manifest, nodeclass_crd) == []
+    unset = {"volumeSize": "50Gi", "volumeType": "gp3", "encrypted": None, "deleteOnTermination": None}
+    loose = NODE_CLASS.validate_python(
+        {
+            "amiVersion": "v20251120",
+            "blockDeviceMappings": [{"deviceName": "/dev/xvda", "rootVolume": True, "ebs": unset}],
+        }
+    )
+    manifest = node_class_manifest(
+        name="default", cluster_name="c", instance_profile="p", node_class=loose, root_volume_gib=40
+    )
+    assert manifest["spec"]["blockDeviceMappings"] == [
+        {"deviceName": "/dev/xvda", "ebs": {"volumeSize": "50Gi", "volumeType": "gp3"}, "rootVolume": True}
+    ]

@@ -108,6 +108,9 @@ def node_class_manifest(
         "blockDeviceMappings": block_device_mappings(node_class, volume),
         "metadataOptions": node_class.metadata_options.model_dump(by_alias=True),
     }
+    if not spec["blockDeviceMappings"]:
+        # `blockDeviceMappings: []`: none, so Karpenter applies its AMI family's defaults.
+        del spec["blockDeviceMappings"]
     if node_class.alias is None:
         # The CRD: "must specify amiFamily if amiSelectorTerms does not contain an alias".
         spec["amiFamily"] = node_class.ami_family
@@ -134,9 +137,12 @@ def node_class_manifest(
 def _capacity_types(pool: NodePoolConfig, capacity_type: str) -> list[str]:
     """`reservedCapacity`: the On-Demand NodePool also takes `reserved` (Karpenter launches into a matching
     reservation first, then On-Demand; core `CapacityTypeReserved`, feature gate ReservedCapacity on by
-    default in 1.14)."""
+    default in 1.14). `onDemandFallback`: the Spot-only NodePool also allows On-Demand (Karpenter prefers
+    Spot offerings while there are any)."""
     if capacity_type == "on-demand" and pool.reserved_capacity:
         return ["on-demand", "reserved"]
+    if capacity_type == "spot" and pool.on_demand_fallback:
+        return ["spot", "on-demand"]
     return [capacity_type]
 
 
@@ -210,6 +216,15 @@ def _taints(taints: list[TaintConfig]) -> list[dict[str, str]]:
     return out
 
 
+def _template(pool: NodePoolConfig, spread_prefix: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """The node template: labels only when there are any (an empty `labels: {}` is stored as is and
+    would hash differently from none, drifting the nodes of a NodePool made without labels)."""
+    labels = dict(pool.labels)
+    if pool.pool_label:
+        labels[pool_label_key(spread_prefix)] = pool.name
+    return {"metadata": {"labels": labels}, "spec": spec} if labels else {"spec": spec}
+
+
 def _node_pool(
     pool: NodePoolConfig,
     *,
@@ -240,10 +255,7 @@ def _node_pool(
             "weight": weight,
             "limits": {"cpu": pool.limits.cpu, "memory": pool.limits.memory},
             "disruption": _disruption(pool),
-            "template": {
-                "metadata": {"labels": {**pool.labels, pool_label_key(spread_prefix): pool.name}},
-                "spec": template_spec,
-            },
+            "template": _template(pool, spread_prefix, template_spec),
         },
     }
 
@@ -259,9 +271,10 @@ def node_pool_manifests(
       pods that do not spread over the label prefer Spot, and fall back to On-Demand when Spot is short.
     - spotRatio 1: `<name>-spot` only. spotRatio 0: `<name>-on-demand` only. No spread label.
 
-    Each NodePool gets the pool's labels plus `<spread_prefix>/pool: <name>`, its taints (plus
-    `nvidia.com/gpu:NoSchedule` for a GPU pool) and startup taints, its termination grace period, its
-    instance filters and zones as requirements, its limits (per NodePool) and its disruption settings.
+    Each NodePool gets the pool's labels plus `<spread_prefix>/pool: <name>` (unless `poolLabel` is
+    false), its taints (plus `nvidia.com/gpu:NoSchedule` for a GPU pool) and startup taints, its
+    termination grace period, its instance filters and zones as requirements, its limits (per NodePool)
+    and its disruption settings.
     The Spot NodePool asks for at least `minFamilies` instance families (`minValues`).
     """
     spot, on_demand = spot_split(pool.spot_ratio)

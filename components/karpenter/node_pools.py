@@ -88,18 +88,22 @@ class NodePools(pulumi.ComponentResource):
         for class_name, (spec, volume) in wanted.items():
 
             def render(
-                v: list[Any], class_name: str = class_name, spec: NodeClassSpec = spec, volume: int = volume
+                identity: str, class_name: str = class_name, spec: NodeClassSpec = spec, volume: int = volume
             ) -> dict[str, Any]:
                 manifest = node_class_manifest(
                     name=class_name,
                     cluster_name=args.cluster_name,
-                    instance_profile=v[0],
+                    instance_profile=identity,
                     node_class=spec,
                     root_volume_gib=volume,
                 )
-                return role_based(manifest, v[1]) if args.role_based else manifest
+                return role_based(manifest, identity) if args.role_based else manifest
 
-            rendered = pulumi.Output.all(nodes.instance_profile_name, nodes.role_name).apply(render)
+            # A role-based class waits for the role's name only: the stack's instance profile (unused by
+            # such a class) being created must not make the whole spec unknown at preview, which would
+            # show every node class as changing on an unchanged stack.
+            identity = nodes.role_name if args.role_based else nodes.instance_profile_name
+            rendered = identity.apply(render)
             classes[class_name] = k8s.apiextensions.CustomResource(
                 f"{name}-{class_name}",
                 api_version="karpenter.k8s.aws/v1",

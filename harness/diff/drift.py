@@ -17,7 +17,7 @@ row; a path under `spec.template` that no row names is hashed, so it drifts ever
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from config.labels import SPREAD_LABEL_DOMAIN
@@ -160,6 +160,20 @@ def _key_drift(key: str, old: _Allowed, new: _Allowed) -> str | None:
     return None
 
 
+IMPLIED_LABELS: dict[str, frozenset[str]] = {"kubernetes.io/os": frozenset({"linux"})}
+"""Labels every node of the program's node classes has whatever the NodePool requires: AL2023 and
+Bottlerocket (the only `amiFamily` values config.nodeclass allows) boot Linux, so requiring
+`kubernetes.io/os In [linux]` where a NodePool required nothing drifts no node."""
+
+
+def _old_allowed(key: str, requirements: list[Mapping[str, Any]]) -> _Allowed:
+    allowed = _allowed(requirements)
+    implied = IMPLIED_LABELS.get(key)
+    if implied is not None and allowed.within is None:
+        return replace(allowed, within=implied)
+    return allowed
+
+
 def requirements_drift(
     old: Sequence[Mapping[str, Any]] | None, new: Sequence[Mapping[str, Any]] | None
 ) -> list[str]:
@@ -169,7 +183,8 @@ def requirements_drift(
     return [
         phrase
         for key in sorted(new_keys)
-        if (phrase := _key_drift(key, _allowed(old_keys.get(key, [])), _allowed(new_keys[key]))) is not None
+        if (phrase := _key_drift(key, _old_allowed(key, old_keys.get(key, [])), _allowed(new_keys[key])))
+        is not None
     ]
 
 

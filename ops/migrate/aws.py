@@ -104,6 +104,27 @@ class Aws:
     def sts(self) -> Any:
         return self.session.client("sts")
 
+    @cached_property
+    def cloudformation(self) -> Any:
+        return self.session.client("cloudformation")
+
+    def stack_of(self, physical_id: str) -> str | None:
+        """The CloudFormation stack that owns a resource (`DescribeStackResources` by physical id: a role
+        or instance profile name, a queue URL), None when no stack does (AWS answers ValidationError)."""
+        try:
+            found = self.cloudformation.describe_stack_resources(PhysicalResourceId=physical_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ValidationError":
+                self.notes.add(
+                    NoteKind.UNREADABLE, f"CloudFormation owner of {physical_id}", client_error(exc)
+                )
+            return None
+        except BotoCoreError as exc:
+            self.notes.unreadable(f"CloudFormation owner of {physical_id}", exc)
+            return None
+        resources = found.get("StackResources") or []
+        return str(resources[0]["StackName"]) if resources else None
+
     def account(self) -> str | None:
         ident = attempt(self.notes, "the caller identity (sts)", self.sts.get_caller_identity)
         return str(ident["Account"]) if ident else None

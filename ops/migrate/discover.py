@@ -94,7 +94,27 @@ def discover(kube: KubeGet, session: Any, cluster: str, region: str) -> Install:
         notes=(),
     )
     _assess(install, notes)
+    install = replace(install, stacks=_cloudformation_owners(install, aws))
     return replace(install, notes=notes.freeze())
+
+
+def _cloudformation_owners(install: Install, aws: Aws) -> dict[str, str]:
+    """Which of the resources the stack takes over a CloudFormation stack owns (the getting-started
+    install is one): deleting that stack later would delete them under the running nodes."""
+    found: dict[str, str] = {}
+    candidates = [(f"IAM role {r.name}", r.name) for r in install.node_roles]
+    candidates += [
+        (f"instance profile {p.name}", p.name) for r in install.node_roles for p in r.instance_profiles
+    ]
+    if install.identity is not None and install.identity.role is not None:
+        candidates.append((f"IAM role {install.identity.role.name}", install.identity.role.name))
+    if install.queue is not None:
+        candidates.append((f"SQS queue {install.queue.name}", install.queue.url))
+    for label, physical_id in candidates:
+        stack = aws.stack_of(physical_id)
+        if stack:
+            found[label] = stack
+    return found
 
 
 def _identity(
@@ -120,10 +140,6 @@ def _assess(install: Install, notes: Notebook) -> None:
                 "controller identity",
                 "neither an IRSA annotation nor a Pod Identity association",
             )
-    for nc in install.node_classes:
-        assess.node_class(nc, notes)
-    for pool in install.node_pools:
-        assess.node_pool(pool, notes)
     assess.node_roles(install.node_roles, notes)
     assess.crds(install.crds, notes)
     assess.legacy(install.legacy, notes)

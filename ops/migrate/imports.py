@@ -112,10 +112,47 @@ def _node_identity(install: Install, cfg: Mapping[str, Any], out: ImportFile) ->
         )
 
 
+HANDMADE = "controller-handmade-"
+"""Logical name prefix of the controller role's hand-made policies: imported, never in the program."""
+
+
 def _controller(install: Install, cfg: Mapping[str, Any], out: ImportFile) -> None:
     name = (cfg.get("iam") or {}).get("controllerRoleName")
-    if name:
-        out.add("aws:iam/role:Role", "controller-role", name, "controller", "aws")
+    if not name:
+        return
+    out.add("aws:iam/role:Role", "controller-role", name, "controller", "aws")
+    ident = install.identity
+    role = ident.role if ident is not None and ident.role is not None and ident.role.name == name else None
+    if role is None:
+        return
+    # The role's hand-made policies are imported although the program never declares them: the next
+    # `pulumi up` then deletes them, and deletes of resources the program no longer registers run after
+    # every create and update of the run (pulumi/pulumi pkg/resource/deploy: the step generator's
+    # `GenerateDeletes` covers "resources ... not registered in the new snapshot", executed once the
+    # program has registered everything), so the six upstream policies are attached before these go.
+    # Import ids: aws_iam_role_policy `role:policy`, aws_iam_role_policy_attachment `role/arn`.
+    for policy in role.inline_policies:
+        out.add(
+            "aws:iam/rolePolicy:RolePolicy",
+            f"{HANDMADE}{policy.name}",
+            f"{name}:{policy.name}",
+            "controller",
+            "aws",
+        )
+    for policy in role.managed_policies:
+        if policy.arn:
+            out.add(
+                "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                f"{HANDMADE}{policy.arn.rsplit('/', 1)[-1]}",
+                f"{name}/{policy.arn}",
+                "controller",
+                "aws",
+            )
+
+
+def handmade_policies(imports: ImportFile) -> list[str]:
+    """The controller role's hand-made policies the import file records (and the next run removes)."""
+    return [str(e["id"]) for e in imports.resources if str(e["logicalName"]).startswith(HANDMADE)]
 
 
 def _queue(install: Install, cfg: Mapping[str, Any], out: ImportFile) -> None:
@@ -175,15 +212,22 @@ def _kubernetes(install: Install, cfg: Mapping[str, Any], out: ImportFile) -> No
                 "capacity",
                 "kubernetes",
             )
-    for nc in install.node_classes:
-        if nc.name == "default":
-            out.add(
-                "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass",
-                "capacity-default",
-                nc.name,
-                "capacity",
-                "kubernetes",
-            )
+    for name in sorted(rendered_classes(cfg) & {nc.name for nc in install.node_classes}):
+        out.add(
+            "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass",
+            f"capacity-{name}",
+            name,
+            "capacity",
+            "kubernetes",
+        )
+
+
+def rendered_classes(cfg: Mapping[str, Any]) -> set[str]:
+    """The EC2NodeClasses the stack renders (components/karpenter/node_pools.py `node_classes`): every
+    class of `nodeClasses`, and `default` when a pool names no class (no GPU pool is written)."""
+    pools = [p for p in cfg.get("nodePools") or [] if isinstance(p, Mapping)]
+    named = set(cfg.get("nodeClasses") or {})
+    return named | ({"default"} if any(p.get("nodeClass") is None for p in pools) else set())
 
 
 def import_file(install: Install, written: Written, stack: str) -> ImportFile:

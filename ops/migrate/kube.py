@@ -37,6 +37,14 @@ PRE_V1_RESOURCES = {
     "machines.karpenter.sh": "Machine",
     "awsnodetemplates.karpenter.k8s.aws": "AWSNodeTemplate",
 }
+NODE_POOL_TEMPLATE_KNOWN = {
+    "nodeClassRef",
+    "requirements",
+    "taints",
+    "startupTaints",
+    "expireAfter",
+    "terminationGracePeriod",
+}
 NODE_CLASS_KNOWN = {
     "role",
     "instanceProfile",
@@ -272,6 +280,9 @@ def node_pool_from(doc: Json) -> NodePool:
         startup_taints=json_list(pod_spec.get("startupTaints")),
         labels=str_map(template.get("metadata", {}).get("labels")),
         expire_after=pod_spec.get("expireAfter"),
+        termination_grace_period=pod_spec.get("terminationGracePeriod"),
+        annotations=str_map(template.get("metadata", {}).get("annotations")),
+        other={k: v for k, v in pod_spec.items() if k not in NODE_POOL_TEMPLATE_KNOWN},
     )
 
 

@@ -219,6 +219,10 @@ class NodePool:
     startup_taints: tuple[Json, ...]
     labels: Mapping[str, str]
     expire_after: str | None
+    termination_grace_period: str | None = None
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    other: Json = field(default_factory=dict)
+    """Every other field of `spec.template.spec`, as found."""
 
     @property
     def budgets(self) -> tuple[Json, ...]:
@@ -291,6 +295,8 @@ class Install:
     api_versions: tuple[str, ...]  # "karpenter.sh/v1 NodePool", ...
     legacy: tuple[LegacyObject, ...]
     notes: tuple[Note, ...]
+    stacks: Mapping[str, str] = field(default_factory=dict)
+    """Resource the stack takes over (role, instance profile, queue) -> the CloudFormation stack owning it."""
 
     @property
     def pre_v1(self) -> bool:

@@ -7,11 +7,18 @@ names running nodes use (node role, instance profile, NodePools, EC2NodeClasses)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ops.migrate.imports import CRD_RELEASE, CRD_RELEASE_NAMESPACE, KARPENTER_CRDS, ImportFile
+from ops.migrate.imports import (
+    CRD_RELEASE,
+    CRD_RELEASE_NAMESPACE,
+    KARPENTER_CRDS,
+    ImportFile,
+    handmade_policies,
+    rendered_classes,
+)
 from ops.migrate.model import Crd, Install
 from ops.migrate.stack_file import PINNED_VERSION, Written
 
@@ -104,6 +111,10 @@ class Review:
     untouched: list[str] = field(default_factory=list)
     kept_names: list[str] = field(default_factory=list)
     blocking: list[str] = field(default_factory=list)
+    drifts: list[str] = field(default_factory=list)
+    cloudformation: list[str] = field(default_factory=list)
+    """What to do with the CloudFormation stacks owning resources the stack takes over."""
+    """What the stack cannot say as the live NodePools and EC2NodeClasses do, where that replaces nodes."""
 
 
 def _changed(install: Install, written: Written, imports: ImportFile, out: Review) -> None:
@@ -115,22 +126,29 @@ def _changed(install: Install, written: Written, imports: ImportFile, out: Revie
             "controller role: trust policy rewritten for IRSA on the service account (in place); the six "
             "upstream policies attached before anything is removed"
         )
+    handmade = handmade_policies(imports)
+    if handmade:
+        out.changed.append(
+            f"controller role's hand-made policies {', '.join(handmade)}: DELETED by the same run, after "
+            "the six upstream policies are attached (Pulumi deletes what the program no longer declares "
+            "last); check `pulumi preview` lists them as deletes, and the controller's logs for "
+            "AccessDenied after the run"
+        )
     if any(e["logicalName"] == "karpenter-controller" for e in imports.resources):
         out.changed.append(
             f"Helm release karpenter: upgraded to {PINNED_VERSION} with the program's values: the "
             "controller restarts once (rolling; running nodes are not touched by a restart)"
         )
     pools = [str(e["id"]) for e in imports.resources if e["type"] == "kubernetes:karpenter.sh/v1:NodePool"]
-    if pools:
-        out.changed.append(
-            f"NodePools {', '.join(pools)}: updated in place (same names); the node template changes, so "
-            "Karpenter DRIFTS their nodes, replacing them at the pace of each pool's disruption budgets"
-        )
-    if any(e["type"] == "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass" for e in imports.resources):
-        out.changed.append(
-            "EC2NodeClass default: updated in place (same name, same role); a different AMI or tags "
-            "drift its nodes (see the not-expressed list)"
-        )
+    classes = [
+        str(e["id"]) for e in imports.resources if e["type"] == "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+    ]
+    for kind, names in (("NodePools", pools), ("EC2NodeClasses", classes)):
+        if names:
+            out.changed.append(
+                f"{kind} {', '.join(names)}: updated in place (same names), described as they are; "
+                + ("no node drifts" if not out.drifts else "nodes drift only as the DRIFT list says")
+            )
 
 
 def _created(install: Install, written: Written, imports: ImportFile, out: Review) -> None:
@@ -172,14 +190,40 @@ def _kept(install: Install, written: Written, out: Review) -> None:
     names = {p.get("nodePoolName") for p in cfg.get("nodePools") or []}
     for pool in install.node_pools:
         out.kept_names.append(f"NodePool {pool.name}: {'kept' if pool.name in names else 'NOT KEPT'}")
+    classes = rendered_classes(cfg)
     for nc in install.node_classes:
-        out.kept_names.append(f"EC2NodeClass {nc.name}: {'kept' if nc.name == 'default' else 'NOT KEPT'}")
+        out.kept_names.append(f"EC2NodeClass {nc.name}: {'kept' if nc.name in classes else 'NOT KEPT'}")
     if any("NOT KEPT" in line for line in out.kept_names):
         out.blocking.append("a name running nodes use would not be kept (see above)")
 
 
+def cloudformation_steps(stacks: Mapping[str, str]) -> list[str]:
+    """How to take the stack's resources out of their CloudFormation stacks without deleting them: AWS's
+    documented way is `DeletionPolicy: Retain` (CloudFormation keeps a resource with that policy when
+    the stack is deleted, or when the resource is removed from its template); `delete-stack
+    --retain-resources` only applies to a stack already in DELETE_FAILED."""
+    out = []
+    for stack in sorted(set(stacks.values())):
+        owned = sorted(label for label, owner in stacks.items() if owner == stack)
+        out.append(
+            f"CloudFormation stack {stack} owns {', '.join(owned)}, which running nodes or the new stack "
+            "use: never delete that stack as it is (it would delete them). After the second run: add "
+            "`DeletionPolicy: Retain` and `UpdateReplacePolicy: Retain` to each of them in its template, "
+            f"`aws cloudformation update-stack --stack-name {stack} --template-body file://<edited template> "
+            "--capabilities CAPABILITY_NAMED_IAM --parameters "
+            "ParameterKey=ClusterName,UsePreviousValue=true`, "
+            "check `aws cloudformation get-template` shows Retain on them, then `aws cloudformation "
+            f"delete-stack --stack-name {stack}`: the retained ones stay (now the Pulumi stack's); the rest "
+            "goes (its EventBridge rules, whose events the stack's own five rules now send; its managed "
+            "controller policies, detached by the second run)"
+        )
+    return out
+
+
 def review(install: Install, written: Written, imports: ImportFile) -> Review:
     out = Review()
+    out.drifts = [line for line in written.unexpressed if "DRIFT" in line]
+    out.cloudformation = cloudformation_steps(install.stacks)
     out.imported = [f"{e['type']} {e['logicalName']} <- {e['id']}" for e in imports.resources]
     _changed(install, written, imports, out)
     _created(install, written, imports, out)
@@ -203,11 +247,17 @@ def format_review(
     lines += section("3. Created by the next pulumi up:", rev.created)
     lines += section("4. Never touched:", rev.untouched)
     lines += section("Names running nodes use:", rev.kept_names)
+    lines += section(
+        "Nodes the next pulumi up replaces (Karpenter drift, at the pace of each pool's budgets):",
+        rev.drifts,
+    )
     lines += section("Version:", list(versions))
     lines += section(
         f"CRDs: let the {CRD_RELEASE} release adopt them (before the next pulumi up):",
         ["kubectl " + " ".join(c) for c in crd_commands],
     )
+    if rev.cloudformation:
+        lines += section("CloudFormation (after the second run):", rev.cloudformation)
     if rev.blocking:
         lines += section("BLOCKING (resolve before anything runs):", rev.blocking)
     return "\n".join(lines) + "\n"

@@ -9,32 +9,25 @@ between the install and the stack is a line of `Written.unexpressed`.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
-from ops.migrate.model import Install, NodeClass, NodePool, NodeRole
+from ops.migrate import capacity
+from ops.migrate.model import Install, NodeRole
 
 PROJECT = "karpenter-eks"
 PINNED_VERSION = "1.14.1"
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 KARPENTER_PROFILE_TAG = "karpenter.k8s.aws/ec2nodeclass"
 """Tag Karpenter puts on the instance profiles it makes itself for a role-based EC2NodeClass."""
-PROGRAM_NODE_CLASS = "default"
 NODE_POLICY_NAMES = (
     "AmazonEKSWorkerNodePolicy",
     "AmazonEKS_CNI_Policy",
     "AmazonEC2ContainerRegistryPullOnly",
     "AmazonSSMManagedInstanceCore",
 )
-DEFAULT_WEIGHT = 50
-"""The program's default pool weight (config.nodepools), written for a NodePool that has none."""
-MEMORY_PER_CPU_GI = 8
-"""A memory limit where the NodePool has none (the program needs one): 8 GiB per vCPU of the CPU limit,
-what memory-optimised r families have, so the limit never binds before the CPU limit does."""
-ROOT_VOLUME = re.compile(r"^(\d+)Gi$")
 
 
 @dataclass
@@ -105,6 +98,7 @@ def _iam(install: Install, out: Written) -> dict[str, Any]:
         # The program's EC2NodeClass then says `role:` as the live one does; `instanceProfile:` instead
         # would be a change of the class (and a drift of its nodes).
         iam["karpenterManagesInstanceProfiles"] = True
+    _class_identities(install, iam, out)
     ident = install.identity
     if ident is not None and ident.role is not None:
         iam["controllerRoleName"] = ident.role.name
@@ -118,6 +112,25 @@ def _iam(install: Install, out: Written) -> dict[str, Any]:
             "(name-prefixed); the old one is never touched",
         )
     return iam
+
+
+def _class_identities(install: Install, iam: dict[str, Any], out: Written) -> None:
+    """The program's classes all say the same: `role: <node role>` (Karpenter makes the profile) or
+    `instanceProfile: <the stack's profile>`. A class that says otherwise drifts its nodes."""
+    role, profile = iam.get("nodeRoleName"), iam.get("nodeInstanceProfileName")
+    for nc in install.node_classes:
+        if iam.get("karpenterManagesInstanceProfiles"):
+            differs = f"role {nc.role}" if nc.role != role else None
+            differs = differs or (f"instanceProfile {nc.instance_profile}" if not nc.role else None)
+            says = f"role {role}"
+        else:
+            differs = f"instanceProfile {nc.instance_profile}" if nc.instance_profile != profile else None
+            says = f"instanceProfile {profile or '(a new one)'}"
+        if differs:
+            out.note(
+                f"EC2NodeClass {nc.name}",
+                f"uses {differs}; the stack's classes say {says}, which DRIFTS EVERY NODE of its pools",
+            )
 
 
 def _controller_policies(install: Install, out: Written) -> None:
@@ -134,9 +147,8 @@ def _controller_policies(install: Install, out: Written) -> None:
     if kept:
         out.note(
             f"controller role {role.name}",
-            "the second run attaches the six upstream policies this program manages; "
-            f"{', '.join(kept)} stay attached until you remove them (after the controller runs on the "
-            "new ones)",
+            "the second run attaches the six upstream policies this program manages, then removes "
+            f"{', '.join(kept)} (imported for that; a managed policy itself is only detached)",
         )
 
 
@@ -163,152 +175,6 @@ def _karpenter(install: Install, out: Written) -> dict[str, Any]:
     return cfg
 
 
-def _ami(nc: NodeClass, out: Written) -> dict[str, Any]:
-    aliases = [a for a in nc.ami_aliases if a.startswith("al2023@")]
-    if aliases:
-        version = aliases[0].split("@", 1)[1]
-        return {"amiVersion": version, **({"allowLatestAmi": True} if version == "latest" else {})}
-    out.note(
-        f"EC2NodeClass {nc.name}",
-        f"AMI {[dict(t) for t in nc.ami_selector_terms]} is not an al2023 alias: the stack pins "
-        "al2023@latest, which DRIFTS EVERY NODE of its pools; pin amiVersion to the release of the "
-        "running AMI before the second run",
-    )
-    return {"amiVersion": "latest", "allowLatestAmi": True}
-
-
-def _node_class(install: Install, out: Written) -> dict[str, Any]:
-    if not install.node_classes:
-        out.note("EC2NodeClass", "none found: the stack creates `default`")
-        return {"amiVersion": "latest", "allowLatestAmi": True}
-    nc = install.node_classes[0]
-    for other in install.node_classes[1:]:
-        out.note(f"EC2NodeClass {other.name}", f"the stack has one ({PROGRAM_NODE_CLASS}); never touched")
-    if nc.name != PROGRAM_NODE_CLASS:
-        out.note(
-            f"EC2NodeClass {nc.name}",
-            f"the program's class is named {PROGRAM_NODE_CLASS}: it is created beside this one, which "
-            "stays (its nodes keep running)",
-        )
-    cfg = _ami(nc, out)
-    for device in nc.block_device_mappings:
-        size = ROOT_VOLUME.match(str((device.get("ebs") or {}).get("volumeSize", "")))
-        if device.get("rootVolume") and size:
-            cfg["rootVolumeSize"] = int(size.group(1))
-    if nc.tags:
-        cfg["tags"] = dict(nc.tags)
-    return cfg
-
-
-def _capacity(pool: NodePool, out: Written) -> float:
-    types = set(pool.values("karpenter.sh/capacity-type"))
-    if types == {"spot"}:
-        return 1
-    if types == {"on-demand"}:
-        return 0
-    out.note(
-        f"NodePool {pool.name}",
-        f"allows {sorted(types) or 'every capacity type'} in one NodePool; the stack writes spotRatio 1 "
-        "(Spot only, keeping the name): its On-Demand nodes DRIFT on the second run. Choose a spotRatio "
-        "between 0 and 1 for two NodePools (new names) if you want a ratio",
-    )
-    return 1
-
-
-def _instances(pool: NodePool, out: Written) -> dict[str, Any]:
-    families = pool.values("karpenter.k8s.aws/instance-family")
-    if families:
-        return {"families": list(families)}
-    categories = pool.values("karpenter.k8s.aws/instance-category")
-    gens = [r for r in pool.requirements if r.get("key") == "karpenter.k8s.aws/instance-generation"]
-    cfg: dict[str, Any] = {"categories": list(categories or ("c", "m", "r"))}
-    if not categories:
-        out.note(f"NodePool {pool.name}", "no family or category requirement: the stack writes c, m, r")
-    if gens and gens[0].get("operator") == "Gt":
-        cfg["minGeneration"] = int(gens[0]["values"][0]) + 1
-    return cfg
-
-
-def _limits(pool: NodePool, out: Written) -> dict[str, Any]:
-    cpu = pool.limits.get("cpu", "1000")
-    cpu_value: int | str = int(cpu) if str(cpu).isdigit() else str(cpu)
-    memory = pool.limits.get("memory")
-    if memory is None:
-        count = int(cpu) if str(cpu).isdigit() else 1000
-        memory = f"{count * MEMORY_PER_CPU_GI}Gi"
-        out.note(f"NodePool {pool.name}", f"has no memory limit: the stack writes {memory}")
-    if "cpu" not in pool.limits:
-        out.note(f"NodePool {pool.name}", "has no CPU limit: the stack writes 1000")
-    return {"cpu": cpu_value, "memory": str(memory)}
-
-
-def _disruption(pool: NodePool) -> dict[str, Any]:
-    d = pool.disruption
-    cfg: dict[str, Any] = {}
-    for key in ("consolidationPolicy", "consolidateAfter"):
-        if key in d:
-            cfg[key] = d[key]
-    if pool.expire_after:
-        cfg["expireAfter"] = pool.expire_after
-    if pool.budgets:
-        cfg["budgets"] = [dict(b) for b in pool.budgets]
-    return cfg
-
-
-def _pool(pool: NodePool, out: Written) -> dict[str, Any]:
-    arches = pool.values("kubernetes.io/arch")
-    cfg: dict[str, Any] = {
-        "name": pool.name,
-        "nodePoolName": pool.name,
-        "architecture": arches[0] if arches else "amd64",
-        **_instances(pool, out),
-        "spotRatio": _capacity(pool, out),
-    }
-    cfg["weight"] = pool.weight if pool.weight is not None else DEFAULT_WEIGHT
-    if pool.weight is None:
-        out.note(
-            f"NodePool {pool.name}", f"has no weight: the stack writes {DEFAULT_WEIGHT} (an update, no drift)"
-        )
-    cfg["limits"] = _limits(pool, out)
-    disruption = _disruption(pool)
-    if disruption:
-        cfg["disruption"] = disruption
-    if pool.labels:
-        cfg["labels"] = dict(pool.labels)
-    if pool.taints:
-        cfg["taints"] = [dict(t) for t in pool.taints]
-    ref = pool.node_class_ref.get("name")
-    if ref != PROGRAM_NODE_CLASS:
-        out.note(
-            f"NodePool {pool.name}", f"uses EC2NodeClass {ref}; the stack's pools use {PROGRAM_NODE_CLASS}"
-        )
-    out.note(
-        f"NodePool {pool.name}",
-        "the stack adds its pool label to the node template: the second run DRIFTS its nodes "
-        "(at the pace of its disruption budgets)",
-    )
-    return cfg
-
-
-def _distinct_weights(pools: list[dict[str, Any]], out: Written) -> list[dict[str, Any]]:
-    """The program refuses two NodePools of one weight (Karpenter's choice between them is arbitrary):
-    a repeated weight is lowered to the next free one (weight is updated in place; no node drifts)."""
-    taken: set[int] = set()
-    for pool in sorted(pools, key=lambda p: -int(p.get("weight", DEFAULT_WEIGHT))):
-        weight = int(pool.get("weight", DEFAULT_WEIGHT))
-        free = weight
-        while free in taken and free > 1:
-            free -= 1
-        if free != weight:
-            out.note(
-                f"NodePool {pool['name']}",
-                f"weight {weight} is another pool's too: the stack writes {free} (an update, no drift)",
-            )
-            pool["weight"] = free
-        taken.add(free)
-    return pools
-
-
 def stack_config(install: Install) -> Written:
     """The adopt-mode config for `install`, and what it could not express. Refuses a pre-v1 install."""
     if install.pre_v1 or install.controller is None:
@@ -319,8 +185,11 @@ def stack_config(install: Install) -> Written:
     if iam:
         cfg["iam"] = iam
     cfg["karpenter"] = _karpenter(install, out)
-    cfg["nodeClass"] = _node_class(install, out)
-    cfg["nodePools"] = _distinct_weights([_pool(p, out) for p in install.node_pools], out)
+    default, named = capacity.node_classes(install, out)
+    cfg["nodeClass"] = default
+    if named:
+        cfg["nodeClasses"] = named
+    cfg["nodePools"] = capacity.node_pools(install, named, out)
     out.unexpressed.extend(n.line() for n in install.unsupported)
     out.config = cfg
     return out

@@ -160,6 +160,19 @@ def v1_crds(helm_release: tuple[str, str] | None = None) -> list[Any]:
     return [crd(n, ["v1"], ["v1"], helm_release) for n in names] + others
 
 
+STORED_METADATA_OPTIONS = {
+    "httpEndpoint": "enabled",
+    "httpProtocolIPv6": "disabled",
+    "httpPutResponseHopLimit": 1,
+    "httpTokens": "required",
+}
+"""What the API server stores for an EC2NodeClass applied without `metadataOptions`: the CRD's default
+(`spec.metadataOptions.default` in karpenter.k8s.aws_ec2nodeclasses.yaml, v1): `kubectl get` shows it."""
+STORED_BUDGETS = [{"nodes": "10%"}]
+"""Likewise for a NodePool without budgets (`spec.disruption.budgets.default`, in
+karpenter.sh_nodepools.yaml)."""
+
+
 def node_class(name: str, role: str, cluster: str, ami: list[dict[str, str]], **extra: Any) -> Any:
     discovery = [{"tags": {"karpenter.sh/discovery": cluster}}]
     return {
@@ -171,6 +184,7 @@ def node_class(name: str, role: str, cluster: str, ami: list[dict[str, str]], **
             "amiSelectorTerms": ami,
             "subnetSelectorTerms": discovery,
             "securityGroupSelectorTerms": discovery,
+            "metadataOptions": dict(STORED_METADATA_OPTIONS),
             **extra,
         },
     }
@@ -190,7 +204,11 @@ def node_pool(name: str, requirements: list[Any], weight: int | None = None, **s
             }
         },
         "limits": {"cpu": "1000"},
-        "disruption": {"consolidationPolicy": "WhenEmptyOrUnderutilized", "consolidateAfter": "1m"},
+        "disruption": {
+            "consolidationPolicy": "WhenEmptyOrUnderutilized",
+            "consolidateAfter": "1m",
+            "budgets": STORED_BUDGETS,
+        },
         **spec,
     }
     if weight is not None:

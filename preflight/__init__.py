@@ -20,7 +20,7 @@ from preflight.account import AccountReport, check_account
 from preflight.addons import check_addons
 from preflight.caller import check_caller_not_listed
 from preflight.cluster import existing_cluster
-from preflight.install import check_no_foreign_karpenter
+from preflight.install import check_no_foreign_karpenter, stack_node_pool_names
 from preflight.registry import chart_credentials
 from preflight.tools import check_aws_cli
 
@@ -64,7 +64,13 @@ def run(cfg: StackConfig, provider: aws.Provider) -> Answers:
             )
             if n
         ]
-        check_no_foreign_karpenter(cfg.cluster.name, stack_tags()[STACK_TAG], provider, taken_over)
+        check_no_foreign_karpenter(
+            cfg.cluster.name,
+            stack_tags()[STACK_TAG],
+            provider,
+            taken_over,
+            stack_node_pool_names(cfg.node_pools),
+        )
         existing = existing_cluster(cfg, provider)
     check_addons(cfg, provider, lambda: kubernetes_version(cfg, provider))
     repository = cfg.karpenter.chart_repository or CHART_REPOSITORY

@@ -85,3 +85,67 @@ def test_adopt_leaves_coredns_where_it_runs_unless_asked(prod_plan: Plan) -> Non
     assert plan.one("aws:eks/fargateProfile:FargateProfile", "fargate-pods").inputs == profile.inputs
     # the existing add-on is never taken over
     assert "coredns" not in {a.inputs["addonName"] for a in plan.by_type("aws:eks/addon:Addon")}
+
+
+def _prod_world() -> World:
+    world = World(region="us-east-1")
+    world.add_cluster("prod-main")
+    return world
+
+
+def test_adopt_refuses_the_nodes_of_another_karpenter_whatever_its_names() -> None:
+    world = _prod_world()
+    # A hand-made install with names no guide uses: only its nodes give it away.
+    world.add_role("eks-autoscaling-nodes")
+    first = world.add_karpenter_node(
+        "prod-main", "general", profile="nodes-profile", role="eks-autoscaling-nodes"
+    )
+    world.add_karpenter_node("prod-main", "general", profile="nodes-profile", role="eks-autoscaling-nodes")
+    with pytest.raises(RunError) as refused:
+        render(stack_values("prod"), world=world, stack="prod")
+    message = str(refused.value)
+    assert message.startswith(
+        "cluster prod-main seems to have a Karpenter installed outside this stack: "
+        f"EC2 instance {first} (NodePool general, instance profile nodes-profile (role "
+        "eks-autoscaling-nodes)) and 1 more like it, IAM role eks-autoscaling-nodes "
+        "(arn:aws:iam::123456789012:role/eks-autoscaling-nodes) are not this stack's"
+    )
+    assert "python3 tools/dev.py migrate --stack <stack> --cluster prod-main" in message
+    assert "Do not delete anything" in message and "helm uninstall" not in message
+    registered = {r.type for r in refused.value.registered}  # type: ignore[attr-defined]
+    assert registered <= {"pulumi:pulumi:Stack", "pulumi:providers:aws", "karpenter-eks:cluster:Cluster"}
+
+
+def test_adopt_accepts_nodes_of_its_own_node_pools_and_roles() -> None:
+    world = _prod_world()
+    world.add_role("eks-autoscaling-nodes")
+    world.add_role("prod-nodes", tags={"karpenter-eks/stack": "karpenter-eks/prod"})
+    # Of a NodePool the stack renders; of the stack's own role under a NodePool it no longer renders;
+    # stopped; of another cluster: none is another Karpenter's.
+    world.add_karpenter_node("prod-main", "x86-spot", profile="nodes-profile", role="eks-autoscaling-nodes")
+    world.add_karpenter_node("prod-main", "old-pool", profile="prod-profile", role="prod-nodes")
+    world.add_karpenter_node(
+        "prod-main", "general", profile="nodes-profile", role="eks-autoscaling-nodes", state="stopped"
+    )
+    world.add_karpenter_node("other", "general", profile="nodes-profile", role="eks-autoscaling-nodes")
+    plan = render(stack_values("prod"), world=world, stack="prod")
+    asked = [a for t, a in plan.invoke_args if t == "aws:ec2/getInstances:getInstances"]
+    launched = [
+        {"name": "tag-key", "values": ["karpenter.sh/nodepool", "karpenter.sh/provisioner-name"]},
+        {"name": "tag-key", "values": ["kubernetes.io/cluster/prod-main"]},
+    ]
+    own = {
+        "name": "tag:karpenter.sh/nodepool",
+        "values": ["graviton-on-demand", "graviton-spot", "x86-on-demand", "x86-spot"],
+    }
+    assert asked[:2] == [
+        {"filters": launched, "instanceStateNames": ["pending", "running"]},
+        {"filters": [*launched, own], "instanceStateNames": ["pending", "running"]},
+    ]
+    assert [a for t, a in plan.invoke_args if t == "aws:ec2/getInstance:getInstance"] == [
+        {
+            "instanceId": next(
+                i for i, v in world.instances.items() if v["tags"]["karpenter.sh/nodepool"] == "old-pool"
+            )
+        }
+    ]

@@ -11,13 +11,21 @@ import pytest
 from pulumi import RunError
 
 from config.cluster import AdminAccess
+from config.load import parse_stack_config
 from harness.fake.world import World
 from harness.runner import FAKE_TOOLS, run_program
 from harness.stack_files import load_stack_file
 from harness.synth import world_for
 from preflight.addons import certificate_account_problem, mountpoint_policy_problem, version_problems
 from preflight.caller import caller_admin_conflicts, caller_principal
-from preflight.install import FoundRole, foreign_karpenter
+from preflight.install import (
+    FoundInstance,
+    FoundRole,
+    foreign_karpenter,
+    launched_filters,
+    own_pool_filters,
+    stack_node_pool_names,
+)
 from preflight.registry import chart_credentials_source
 from preflight.tools import check_aws_cli
 from tests.support.render import render, stack_values
@@ -64,6 +72,63 @@ def test_foreign_karpenter() -> None:
     # The refusal never advises deleting what running nodes use, and points to the migration.
     assert "tools/dev.py migrate --stack" in problem and "helm uninstall" not in problem
     assert "Do not delete" in problem
+
+
+def test_foreign_karpenter_by_the_instances_it_launched() -> None:
+    profile = "KarpenterNodeInstanceProfile-x"
+    theirs = FoundInstance("i-1", "default", profile, "KarpenterNodeRole-x", more=4)
+    [problem] = foreign_karpenter("c1", "p/s", [], {}, instances=[theirs], own_pools=["general-spot"])
+    assert problem.startswith(
+        "cluster c1 seems to have a Karpenter installed outside this stack: EC2 instance i-1 (NodePool "
+        "default, instance profile KarpenterNodeInstanceProfile-x (role KarpenterNodeRole-x)) and 4 more "
+        "like it are not this stack's (no tag karpenter-eks/stack=p/s, no NodePool this stack renders). "
+        "Two Karpenters would fight over the same nodes. Do not delete anything: "
+    )
+    assert "`python3 tools/dev.py migrate --stack <stack> --cluster c1 --region <region>`" in problem
+    # Of a NodePool the stack renders (an exact `nodePoolName` the migrate tool wrote): the stack's.
+    assert foreign_karpenter("c1", "p/s", [], {}, instances=[theirs], own_pools=["default"]) == []
+    # Its role is the stack's (a pool renamed in the config keeps nodes until the update drains them),
+    # or one the config takes over by name.
+    ours = FoundRole("KarpenterNodeRole-x", "arn:aws:iam::1:role/KarpenterNodeRole-x", "", {})
+    tagged = FoundRole(ours.name, ours.arn, "", {"karpenter-eks/stack": "p/s"})
+    assert foreign_karpenter("c1", "p/s", [tagged], {}, instances=[theirs]) == []
+    assert foreign_karpenter("c1", "p/s", [ours], {}, ["KarpenterNodeRole-x"], [theirs]) == []
+    assert foreign_karpenter("c1", "p/t", [tagged], {}, instances=[theirs]) != []  # another stack's tag
+    # The profile's role, not the stack's, is reported once beside the instance.
+    [problem] = foreign_karpenter("c1", "p/s", [ours, ours], {}, instances=[theirs])
+    assert (
+        "(role KarpenterNodeRole-x)) and 4 more like it, IAM role KarpenterNodeRole-x "
+        "(arn:aws:iam::1:role/KarpenterNodeRole-x) are not this stack's" in problem
+    )
+    # A node without NodePool tag (a Provisioner's) or not looked at: never the stack's.
+    bare = FoundInstance("i-2", "", "", "")
+    [problem] = foreign_karpenter("c1", "p/s", [], {}, instances=[bare], own_pools=["default"])
+    assert "outside this stack: EC2 instance i-2 (no NodePool tag) are not this stack's" in problem
+
+
+def test_the_instance_lookups_filter_on_karpenters_tags() -> None:
+    launched = [
+        {"name": "tag-key", "values": ["karpenter.sh/nodepool", "karpenter.sh/provisioner-name"]},
+        {"name": "tag-key", "values": ["kubernetes.io/cluster/c1"]},
+    ]
+    assert launched_filters("c1") == launched
+    assert own_pool_filters("c1", {"b", "a"}) == [
+        *launched,
+        {"name": "tag:karpenter.sh/nodepool", "values": ["a", "b"]},
+    ]
+
+
+def test_the_stacks_node_pool_names_are_the_rendered_ones() -> None:
+    values = stack_values("prod")
+    assert stack_node_pool_names(parse_stack_config(values).node_pools) == [
+        "graviton-spot",
+        "graviton-on-demand",
+        "x86-spot",
+        "x86-on-demand",
+    ]
+    values["nodePools"][0] |= {"spotRatio": 1, "nodePoolName": "default"}
+    values["nodePools"][1] |= {"spotRatio": 0}
+    assert stack_node_pool_names(parse_stack_config(values).node_pools) == ["default", "x86-on-demand"]
 
 
 def test_chart_credentials_source() -> None:

@@ -199,7 +199,51 @@ def _subnets(world: World, a: dict[str, Any]) -> dict[str, Any]:
     return {"ids": [f"subnet-{_hex(seed + str(i))}" for i in range(3)], "id": world.region}
 
 
+def _matches(world: World, instance: dict[str, Any], name: str, values: list[str]) -> bool:
+    """One DescribeInstances filter (its values ORed), for the filter names the program uses."""
+    tags = instance["tags"]
+    if name == "tag-key":
+        return bool(set(values) & set(tags))
+    if name.startswith("tag:"):
+        return tags.get(name.removeprefix("tag:")) in values
+    if name == "instance-state-name":
+        return instance["state"] in values
+    if name == "iam-instance-profile.arn":
+        return bool(instance["profile"]) and world.instance_profile_arn(instance["profile"]) in values
+    raise NotImplementedError(f"FakeCloud: no DescribeInstances filter {name}; add it in harness/fake/ec2.py")
+
+
+def _instances(world: World, a: dict[str, Any]) -> dict[str, Any]:
+    """aws.ec2.get_instances: the IDs of the instances matching every filter, in the listed states
+    (default `running`, as terraform's aws_instances); an empty list when none match."""
+    states = list(a.get("instanceStateNames") or ["running"])
+    wanted = [("instance-state-name", states)]
+    wanted += [(f"tag:{k}", [v]) for k, v in (a.get("instanceTags") or {}).items()]
+    wanted += [(f["name"], list(f.get("values") or [])) for f in a.get("filters") or []]
+    ids = sorted(
+        i for i, inst in world.instances.items() if all(_matches(world, inst, n, v) for n, v in wanted)
+    )
+    return {"ids": ids, "privateIps": [], "publicIps": [], "ipv6Addresses": [], "id": world.region}
+
+
+def _instance(world: World, a: dict[str, Any]) -> dict[str, Any]:
+    """aws.ec2.get_instance by ID: the fields the pre-flight reads (`iamInstanceProfile` is the profile's
+    name, as terraform's aws_instance sets it)."""
+    instance_id = str(a.get("instanceId"))
+    if instance_id not in world.instances:
+        raise CallFailure("Your query returned no results. Please change your search criteria and try again.")
+    instance = world.instances[instance_id]
+    return {
+        "id": instance_id,
+        "instanceState": instance["state"],
+        "tags": dict(instance["tags"]),
+        "iamInstanceProfile": instance["profile"],
+    }
+
+
 CALLS = {
+    "aws:ec2/getInstances:getInstances": _instances,
+    "aws:ec2/getInstance:getInstance": _instance,
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
     "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": _instance_type_offerings,
     "aws:ec2/getInstanceTypes:getInstanceTypes": _instance_types,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from harness.fake.world import Registration, World, _hex
+from harness.fake.world import CallFailure, Registration, World, _hex
 
 
 def _role(r: Registration) -> None:
@@ -71,7 +71,26 @@ def _get_role(world: World, a: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _get_instance_profile(world: World, a: dict[str, Any]) -> dict[str, Any]:
+    name = str(a.get("name"))
+    if name not in world.instance_profiles:
+        raise CallFailure(f"NoSuchEntity: Instance Profile {name} cannot be found.")
+    role = world.instance_profiles[name]
+    return {
+        "name": name,
+        "arn": world.instance_profile_arn(name),
+        "path": "/",
+        "roleName": role,
+        "roleArn": world.role_arn(role)
+        if role in world.roles
+        else f"arn:{world.partition}:iam::{world.account_id}:role/{role}",
+        "roleId": "AROA" + _hex(role, 16).upper(),
+        "id": name,
+    }
+
+
 CALLS = {
     "aws:iam/getRoles:getRoles": _get_roles,
+    "aws:iam/getInstanceProfile:getInstanceProfile": _get_instance_profile,
     "aws:iam/getRole:getRole": _get_role,
 }

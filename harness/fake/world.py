@@ -52,6 +52,11 @@ class World:
     """IAM roles that exist already, by name: {"path": "/", "description": "", "tags": {}}."""
     queues: dict[str, dict[str, str]] = field(default_factory=dict)
     """SQS queues that exist already in the region, by name: their tags."""
+    instances: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """EC2 instances in the region, by ID: {"state": "running", "tags": {}, "profile": name or ""}.
+    Empty by default: the account runs no node the pre-flight would look at."""
+    instance_profiles: dict[str, str] = field(default_factory=dict)
+    """IAM instance profiles made outside this stack, by name: the role each holds."""
     subnet_zones: dict[str, str] = field(default_factory=dict)
     """Availability zone of a subnet (getSubnet); unset: a zone a to c derived from the subnet ID."""
     newest_addon_versions: dict[str, str] = field(
@@ -94,6 +99,28 @@ class World:
         return (
             f"arn:{partition_of(self.region)[0]}:iam::{self.account_id}:role{self.roles[name]['path']}{name}"
         )
+
+    def add_karpenter_node(
+        self, cluster: str, node_pool: str, *, profile: str, role: str, state: str = "running"
+    ) -> str:
+        """An instance a Karpenter launched for `cluster`, tagged as Karpenter 1.14.1 tags its instances
+        (pkg/utils/utils.go `GetTags`), with the instance profile `profile` of `role`. Returns its ID."""
+        instance_id = f"i-{_hex(f'{cluster}/{node_pool}/{len(self.instances)}')}"
+        self.instances[instance_id] = {
+            "state": state,
+            "tags": {
+                f"kubernetes.io/cluster/{cluster}": "owned",
+                "karpenter.sh/nodepool": node_pool,
+                "eks:eks-cluster-name": cluster,
+                "karpenter.k8s.aws/ec2nodeclass": "default",
+            },
+            "profile": profile,
+        }
+        self.instance_profiles[profile] = role
+        return instance_id
+
+    def instance_profile_arn(self, name: str) -> str:
+        return f"arn:{self.partition}:iam::{self.account_id}:instance-profile/{name}"
 
     def add_cluster(self, name: str, *, authentication_mode: str = "API_AND_CONFIG_MAP") -> None:
         """An existing EKS cluster, as `aws eks describe-cluster` would show it."""

@@ -242,7 +242,10 @@ def format_review(
     def section(title: str, lines: Sequence[str]) -> list[str]:
         return [title] + [f"  - {line}" for line in lines or ["(none)"]]
 
-    lines = section(f"1. Imported as is (pulumi import --file {import_path}):", rev.imported)
+    lines = section(
+        f"1. Imported as is (pulumi import --file {import_path} --generate-code=false --protect=false):",
+        rev.imported,
+    )
     lines += section("2. Changed in place by the next pulumi up:", rev.changed)
     lines += section("3. Created by the next pulumi up:", rev.created)
     lines += section("4. Never touched:", rev.untouched)

@@ -152,3 +152,12 @@ def test_what_cannot_be_said_is_announced_as_drift_before_anything_runs(rich: In
 
 def test_the_pool_label_is_the_programs() -> None:
     assert f"{SPREAD_LABEL_DOMAIN}/{POOL_LABEL_NAME}" == capacity.POOL_LABEL
+
+
+def test_a_class_no_pool_uses_is_left_alone_not_blocking(rich: Install) -> None:
+    spare = fx.node_class("default", ROLE, CLUSTER, [{"alias": "al2023@v20251120"}])
+    with_spare = replace(rich, node_classes=(*rich.node_classes, node_class_from(spare)))
+    out = stack_config(with_spare)
+    rev = review(with_spare, out, import_file(with_spare, out, STACK))
+    assert "EC2NodeClass default: no NodePool uses it: never touched" in rev.kept_names
+    assert rev.blocking == []

@@ -191,8 +191,15 @@ def _kept(install: Install, written: Written, out: Review) -> None:
     for pool in install.node_pools:
         out.kept_names.append(f"NodePool {pool.name}: {'kept' if pool.name in names else 'NOT KEPT'}")
     classes = rendered_classes(cfg)
+    used = {str(p.node_class_ref.get("name") or "default") for p in install.node_pools}
     for nc in install.node_classes:
-        out.kept_names.append(f"EC2NodeClass {nc.name}: {'kept' if nc.name in classes else 'NOT KEPT'}")
+        if nc.name in classes:
+            mark = "kept"
+        elif nc.name not in used:
+            mark = "no NodePool uses it: never touched"
+        else:
+            mark = "NOT KEPT"
+        out.kept_names.append(f"EC2NodeClass {nc.name}: {mark}")
     if any("NOT KEPT" in line for line in out.kept_names):
         out.blocking.append("a name running nodes use would not be kept (see above)")
 

@@ -283,6 +283,10 @@ def test_a_standard_access_entry_blocks_and_is_never_imported(
     imports = import_file(standard, out, STACK)
     assert "nodes-access" not in {e["logicalName"] for e in imports.resources}
     assert any("type STANDARD" in line for line in review(standard, out, imports).blocking)
+    # The way out depends on what keeps nodes joining while the entry is gone: the role's aws-auth mapping.
+    (line,) = [u for u in imports.skipped if "type STANDARD" in u]
+    assert ("aws eks delete-access-entry --cluster-name ks-prod" in line) == bool(role.aws_auth)
+    assert ("add one (mapRoles" in line) == (not role.aws_auth)
     ec2 = replace(install, node_roles=(replace(role, access_entry=replace(entry, type="EC2_LINUX")),))
     ids = {e["logicalName"]: e["id"] for e in import_file(ec2, stack_config(ec2), STACK).resources}
     assert ids["nodes-access"] == f"ks-prod:{entry.principal_arn}"

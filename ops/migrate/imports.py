@@ -100,9 +100,22 @@ def _node_identity(install: Install, cfg: Mapping[str, Any], out: ImportFile) ->
             "aws",
         )
     elif entry is not None:
+        # An entry's type cannot change in place, and two entries of one principal cannot exist: the
+        # STANDARD one has to go before the stack's EC2_LINUX one is created. Nodes keep joining in
+        # between only through an aws-auth mapping of the role.
+        path = (
+            f"the aws-auth mapping of the role keeps nodes joining meanwhile: delete this entry (`aws eks "
+            f"delete-access-entry --cluster-name {install.cluster} --principal-arn {entry.principal_arn}`), "
+            "then run this tool again"
+            if role.aws_auth
+            else "no aws-auth mapping of the role was found to keep nodes joining meanwhile: add one "
+            "(mapRoles: the role, username system:node:{{EC2PrivateDNSName}}, groups system:bootstrappers "
+            "and system:nodes), then delete this entry and run this tool again"
+        )
         out.skipped.append(
-            f"access entry of {role.name}: type {entry.type}; the program's is EC2_LINUX (a type change "
-            "replaces it): not imported, resolve before the first run (see the plan)"
+            f"access entry of {role.name}: type {entry.type}; the program's is EC2_LINUX (EKS grants nodes "
+            "their permissions through that type; a type change replaces the entry): not imported, resolve "
+            f"before the first run: {path}"
         )
     else:
         out.skipped.append(

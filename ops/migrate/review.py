@@ -131,8 +131,9 @@ def _changed(install: Install, written: Written, imports: ImportFile, out: Revie
         out.changed.append(
             f"controller role's hand-made policies {', '.join(handmade)}: DELETED by the same run, after "
             "the six upstream policies are attached (Pulumi deletes what the program no longer declares "
-            "last); check `pulumi preview` lists them as deletes, and the controller's logs for "
-            "AccessDenied after the run"
+            "last). Save them first to be able to go back (`aws iam get-role-policy`, and the role's trust "
+            "policy with `aws iam get-role`); check `pulumi preview` lists them as deletes, and the "
+            "controller's logs for AccessDenied after the run"
         )
     if any(e["logicalName"] == "karpenter-controller" for e in imports.resources):
         out.changed.append(

@@ -5,8 +5,9 @@ program's inputs equal the live resource, so the first run would need a second, 
 (inline policies, live selectors, ...) and a config edit after it. `pulumi import --file` records each
 resource as it is in the stack's state without changing it; the next `pulumi up` then converges in place,
 and its preview is the reviewer's list of changes. The file names component parents of the same file
-(`component: true`, supported since Pulumi 3.94.0: pulumi/pulumi#14467, #14524) and the explicit
-providers by URN (`nameTable`), so every URN is the one the program registers.
+(`component: true`, Pulumi 3.94.0: pulumi/pulumi#14467, #14524; `logicalName` needs 3.98.0) and the
+explicit providers by URN (`nameTable`; they must be in the state before the import), so every URN is
+the one the program registers.
 
 Entries: `name` is the file's own handle (unique, what `parent` refers to), `logicalName` the
 resource's name in the program.

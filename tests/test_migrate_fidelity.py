@@ -161,3 +161,16 @@ def test_a_class_no_pool_uses_is_left_alone_not_blocking(rich: Install) -> None:
     rev = review(with_spare, out, import_file(with_spare, out, STACK))
     assert "EC2NodeClass default: no NodePool uses it: never touched" in rev.kept_names
     assert rev.blocking == []
+
+
+def test_a_class_naming_an_instance_profile_beside_role_based_ones_is_announced(rich: Install) -> None:
+    general, rocket = _classes()
+    del rocket["spec"]["role"]
+    rocket["spec"]["instanceProfile"] = "hand-made-profile"
+    mixed = replace(rich, node_classes=(node_class_from(general), node_class_from(rocket)))
+    out = stack_config(mixed)
+    assert (
+        f"EC2NodeClass rocket: uses instanceProfile hand-made-profile; the stack's classes say role {ROLE}, "
+        "which DRIFTS EVERY NODE of its pools"
+    ) in out.unexpressed
+    assert not [u for u in out.unexpressed if u.startswith("EC2NodeClass general: uses")]

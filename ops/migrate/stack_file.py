@@ -117,19 +117,16 @@ def _iam(install: Install, out: Written) -> dict[str, Any]:
 def _class_identities(install: Install, iam: dict[str, Any], out: Written) -> None:
     """The program's classes all say the same: `role: <node role>` (Karpenter makes the profile) or
     `instanceProfile: <the stack's profile>`. A class that says otherwise drifts its nodes."""
-    role, profile = iam.get("nodeRoleName"), iam.get("nodeInstanceProfileName")
+    if iam.get("karpenterManagesInstanceProfiles"):
+        says = f"role {iam.get('nodeRoleName')}"
+    else:
+        says = f"instanceProfile {iam.get('nodeInstanceProfileName') or '(a new one)'}"
     for nc in install.node_classes:
-        if iam.get("karpenterManagesInstanceProfiles"):
-            differs = f"role {nc.role}" if nc.role != role else None
-            differs = differs or (f"instanceProfile {nc.instance_profile}" if not nc.role else None)
-            says = f"role {role}"
-        else:
-            differs = f"instanceProfile {nc.instance_profile}" if nc.instance_profile != profile else None
-            says = f"instanceProfile {profile or '(a new one)'}"
-        if differs:
+        uses = f"role {nc.role}" if nc.role else f"instanceProfile {nc.instance_profile}"
+        if uses != says:
             out.note(
                 f"EC2NodeClass {nc.name}",
-                f"uses {differs}; the stack's classes say {says}, which DRIFTS EVERY NODE of its pools",
+                f"uses {uses}; the stack's classes say {says}, which DRIFTS EVERY NODE of its pools",
             )
 
 

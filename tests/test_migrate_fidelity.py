@@ -10,10 +10,8 @@ from typing import Any
 
 import pytest
 
-from config.labels import POOL_LABEL_NAME, SPREAD_LABEL_DOMAIN
 from config.load import parse_stack_config
 from harness.diff.rules import DEFAULT_RULES, Rules
-from ops.migrate import capacity
 from ops.migrate.imports import import_file
 from ops.migrate.kube import node_class_from, node_pool_from
 from ops.migrate.model import Install
@@ -148,10 +146,6 @@ def test_what_cannot_be_said_is_announced_as_drift_before_anything_runs(rich: In
     drifts = text.split("Nodes the next pulumi up replaces")[1].split("Version:")[0]
     assert "EC2NodeClass general: sets context" in drifts and "DRIFTS EVERY NODE" in drifts
     assert "EC2NodeClass rocket: AMI selection" in drifts
-
-
-def test_the_pool_label_is_the_programs() -> None:
-    assert f"{SPREAD_LABEL_DOMAIN}/{POOL_LABEL_NAME}" == capacity.POOL_LABEL
 
 
 def test_a_class_no_pool_uses_is_left_alone_not_blocking(rich: Install) -> None:

@@ -11,25 +11,25 @@ DRIFTS names the nodes that would be replaced, before anything runs.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from config.labels import DNS1123_LABEL, POOL_LABEL_NAME, SPREAD_LABEL_DOMAIN
+from config.nodeclass import RESERVED_CLASS_NAMES
+from config.nodepools import NodePoolConfig
 from ops.migrate.model import Install, NodeClass, NodePool
 
 DISCOVERY_TAG = "karpenter.sh/discovery"
 PROGRAM_DEFAULT_CLASS = "default"
-RESERVED_CLASSES = ("default", "gpu")
-"""Names of the classes of `nodeClass` (config.nodeclass RESERVED_CLASS_NAMES)."""
-POOL_LABEL = "spread.karpenter-eks.dev/pool"
-"""The program's pool label (config.labels SPREAD_LABEL_DOMAIN + "/pool"; a test checks they agree)."""
-DEFAULT_WEIGHT = 50
-"""The program's default pool weight (config.nodepools), written for a NodePool that has none."""
+POOL_LABEL = f"{SPREAD_LABEL_DOMAIN}/{POOL_LABEL_NAME}"
+"""The program's pool label (`nodePools[].poolLabel`)."""
+DEFAULT_WEIGHT: int = NodePoolConfig.model_fields["weight"].default
+"""The program's default pool weight, written for a NodePool that has none."""
 MEMORY_PER_CPU_GI = 8
 """A memory limit where the NodePool has none (the program needs one): 8 GiB per vCPU of the CPU limit,
 what memory-optimised r families have, so the limit never binds before the CPU limit does."""
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 POOL_NAME_MAX = 50
+"""`nodePools[].name`'s longest (config.nodepools); longer NodePool names keep theirs in `nodePoolName`."""
 ALIAS_FAMILIES = {"al2023": "AL2023", "bottlerocket": "Bottlerocket"}
 FAMILIES = ("AL2023", "Bottlerocket")
 EBS_KEYS = ("volumeSize", "volumeType", "iops", "throughput", "encrypted", "kmsKeyID", "deleteOnTermination")
@@ -161,7 +161,7 @@ def node_classes(install: Install, out: Out) -> tuple[dict[str, Any], dict[str, 
         cfg = node_class(nc, install.cluster, out)
         if nc.name == PROGRAM_DEFAULT_CLASS:
             default = cfg
-        elif nc.name in RESERVED_CLASSES:
+        elif nc.name in RESERVED_CLASS_NAMES:
             out.note(
                 f"EC2NodeClass {nc.name}",
                 "its name is the program's GPU copy of nodeClass, which the stack cannot take over: it is "
@@ -303,7 +303,7 @@ def _template(pool: NodePool, out: Out) -> dict[str, Any]:
 def _pool_name(pool: NodePool, index: int) -> str:
     """The pool's config name: the NodePool's, where the program allows it (`nodePoolName` keeps the
     NodePool's own name in every case; the config name is then only a key)."""
-    if DNS_LABEL.match(pool.name) and len(pool.name) <= POOL_NAME_MAX and pool.name != "pool":
+    if DNS1123_LABEL.match(pool.name) and len(pool.name) <= POOL_NAME_MAX and pool.name != POOL_LABEL_NAME:
         return pool.name
     return f"pool{index + 1}"
 

@@ -112,9 +112,9 @@ class Review:
     kept_names: list[str] = field(default_factory=list)
     blocking: list[str] = field(default_factory=list)
     drifts: list[str] = field(default_factory=list)
+    """What the stack cannot say as the live NodePools and EC2NodeClasses do, where that replaces nodes."""
     cloudformation: list[str] = field(default_factory=list)
     """What to do with the CloudFormation stacks owning resources the stack takes over."""
-    """What the stack cannot say as the live NodePools and EC2NodeClasses do, where that replaces nodes."""
 
 
 def _changed(install: Install, written: Written, imports: ImportFile, out: Review) -> None:
